@@ -1,0 +1,37 @@
+// What the binding translation units share: the registration functions wired in module.cpp, the
+// thread pool the computations run on, and the memory budget checked before allocating.
+#pragma once
+
+// Configures Eigen; must precede pybind11's headers, which may pull Eigen in.
+#include "eigen_autodiff/eigen_setup.hpp"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace eigen_autodiff::bindings {
+
+namespace py = pybind11;
+
+void register_activations(py::module_& m);
+void register_layer(py::module_& m);
+void register_runtime(py::module_& m);
+
+// A thread pool and the device that runs Tensor expressions on it. Calls hold a shared_ptr for
+// their whole duration, so set_num_threads never destroys a pool that is in use.
+struct ComputeContext {
+  explicit ComputeContext(int threads);
+  Eigen::ThreadPool pool;
+  Eigen::ThreadPoolDevice device;
+};
+
+// The current context; call with the GIL held.
+std::shared_ptr<const ComputeContext> compute_context();
+
+// Raises MemoryError (with the GIL held) when a request would need more than the budget.
+void check_memory_budget(std::uint64_t bytes, const std::string& what);
+
+}  // namespace eigen_autodiff::bindings

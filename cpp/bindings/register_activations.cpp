@@ -1,0 +1,45 @@
+// Built-in activations: their names and their elementwise values and derivatives.
+#include "bindings.hpp"
+
+#include <vector>
+
+#include "eigen_autodiff/activations.hpp"
+
+namespace eigen_autodiff::bindings {
+
+namespace {
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style>;
+
+template <typename T>
+py::tuple value_and_derivative(const std::string& name, const CArray<T>& x) {
+  const Activation activation = activation_from_name(name);
+  const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+  CArray<T> value(shape);
+  CArray<T> derivative(shape);
+  {
+    py::gil_scoped_release release;
+    activation_value_and_derivative(activation, x.data(), value.mutable_data(),
+                                    derivative.mutable_data(), x.size());
+  }
+  return py::make_tuple(value, derivative);
+}
+
+}  // namespace
+
+void register_activations(py::module_& m) {
+  py::list names;
+  for (Activation a : all_activations) {
+    names.append(py::str(std::string(activation_name(a))));
+  }
+  m.attr("ACTIVATIONS") = py::tuple(names);
+
+  const char* doc = "Value and derivative of a built-in activation at each element of x.";
+  m.def("activation_value_and_derivative", &value_and_derivative<float>, py::arg("activation"),
+        py::arg("x").noconvert(), doc);
+  m.def("activation_value_and_derivative", &value_and_derivative<double>, py::arg("activation"),
+        py::arg("x").noconvert(), doc);
+}
+
+}  // namespace eigen_autodiff::bindings

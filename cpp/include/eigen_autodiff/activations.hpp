@@ -1,0 +1,180 @@
+// The built-in activations, each a function object usable on float, double and any
+// Eigen::AutoDiffScalar, and the table that maps their names to them.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "eigen_autodiff/scalar_math.hpp"
+#include "eigen_autodiff/types.hpp"
+
+namespace eigen_autodiff {
+namespace activations {
+
+struct Identity {
+  static constexpr std::string_view name = "identity";
+  template <typename S>
+  S operator()(const S& x) const {
+    return x;
+  }
+};
+
+struct Sin {
+  static constexpr std::string_view name = "sin";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::sin;
+    return sin(x);
+  }
+};
+
+struct Cos {
+  static constexpr std::string_view name = "cos";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::cos;
+    return cos(x);
+  }
+};
+
+struct Tanh {
+  static constexpr std::string_view name = "tanh";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::tanh;
+    return tanh(x);
+  }
+};
+
+// The article's my_function, 1 / (1 + exp(-x)), overflows exp for large negative x (and its
+// derivative becomes inf/inf = NaN); the branch keeps exp's argument non-positive.
+struct Sigmoid {
+  static constexpr std::string_view name = "sigmoid";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::exp;
+    if (value_of(x) >= 0) {
+      return S(1) / (S(1) + exp(-x));
+    }
+    const S e = exp(x);
+    return e / (S(1) + e);
+  }
+};
+
+// relu'(0) = 0, as in PyTorch, JAX and TensorFlow. NaN propagates.
+struct Relu {
+  static constexpr std::string_view name = "relu";
+  template <typename S>
+  S operator()(const S& x) const {
+    return value_of(x) <= 0 ? zero_like(x) : x;
+  }
+};
+
+// log(1 + exp(x)) in a form whose value and derivative stay finite for every finite x.
+struct Softplus {
+  static constexpr std::string_view name = "softplus";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::exp;
+    if (value_of(x) > 0) {
+      return x + eigen_autodiff::log1p(S(exp(-x)));
+    }
+    return eigen_autodiff::log1p(S(exp(x)));
+  }
+};
+
+struct Exp {
+  static constexpr std::string_view name = "exp";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::exp;
+    return exp(x);
+  }
+};
+
+struct Square {
+  static constexpr std::string_view name = "square";
+  template <typename S>
+  S operator()(const S& x) const {
+    return x * x;
+  }
+};
+
+// 1 / exp(x) written naively, as in the article, on purpose: at x = 100 in float32 exp overflows
+// and the derivative is -inf * 0 = NaN although the value (0) is fine.
+struct InvExp {
+  static constexpr std::string_view name = "inv_exp";
+  template <typename S>
+  S operator()(const S& x) const {
+    using std::exp;
+    return S(1) / exp(x);
+  }
+};
+
+}  // namespace activations
+
+enum class Activation { identity, sin, cos, tanh, sigmoid, relu, softplus, exp, square, inv_exp };
+
+inline constexpr std::array<Activation, 10> all_activations = {
+    Activation::identity, Activation::sin,      Activation::cos, Activation::tanh,
+    Activation::sigmoid,  Activation::relu,     Activation::softplus, Activation::exp,
+    Activation::square,   Activation::inv_exp};
+
+// Calls f with the function object of the activation a: the one switch over activations.
+template <typename F>
+decltype(auto) visit_activation(Activation a, F&& f) {
+  switch (a) {
+    case Activation::identity: return f(activations::Identity{});
+    case Activation::sin: return f(activations::Sin{});
+    case Activation::cos: return f(activations::Cos{});
+    case Activation::tanh: return f(activations::Tanh{});
+    case Activation::sigmoid: return f(activations::Sigmoid{});
+    case Activation::relu: return f(activations::Relu{});
+    case Activation::softplus: return f(activations::Softplus{});
+    case Activation::exp: return f(activations::Exp{});
+    case Activation::square: return f(activations::Square{});
+    case Activation::inv_exp: return f(activations::InvExp{});
+  }
+  throw std::invalid_argument("unknown activation enumerator");
+}
+
+inline std::string_view activation_name(Activation a) {
+  return visit_activation(a, [](auto fn) { return decltype(fn)::name; });
+}
+
+inline std::string activation_names_joined() {
+  std::string names;
+  for (Activation a : all_activations) {
+    names += (names.empty() ? "" : ", ");
+    names += activation_name(a);
+  }
+  return names;
+}
+
+inline Activation activation_from_name(std::string_view name) {
+  for (Activation a : all_activations) {
+    if (activation_name(a) == name) {
+      return a;
+    }
+  }
+  throw std::invalid_argument("unknown activation '" + std::string(name) +
+                              "'; built-in activations: " + activation_names_joined());
+}
+
+// Value and derivative of an activation at each of n points (one-derivative AutoDiffScalar).
+template <typename T>
+void activation_value_and_derivative(Activation a, const T* x, T* value, T* derivative, Index n) {
+  visit_activation(a, [&](auto fn) {
+    for (Index k = 0; k < n; ++k) {
+      const ScalarAD<T> y = fn(ScalarAD<T>(x[k], 1, 0));
+      value[k] = y.value();
+      derivative[k] = y.derivatives()(0);
+    }
+  });
+}
+
+}  // namespace eigen_autodiff

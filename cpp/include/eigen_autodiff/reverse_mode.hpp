@@ -1,0 +1,103 @@
+// The layer's loss and gradients by reverse mode, the way a framework's backward pass does it:
+// Z = X.W by contraction; each element's loss term act(z)^2 on a one-derivative AutoDiffScalar
+// gives dL/dZ exactly; then dW = X^T.dL/dZ and dX = dL/dZ.W^T by two more contractions.
+#pragma once
+
+#include <vector>
+
+#include "eigen_autodiff/activations.hpp"
+#include "eigen_autodiff/layer.hpp"
+#include "eigen_autodiff/parallel.hpp"
+
+namespace eigen_autodiff {
+
+// z = x . w on the device. An empty contracted index gives zeros.
+template <typename T, typename Device>
+void contract_into(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
+                   MatrixView<T> z) {
+  check_layer_shapes(x.dimension(0), x.dimension(1), w.dimension(0), w.dimension(1));
+  if (z.size() == 0) {
+    return;
+  }
+  if (x.dimension(1) == 0) {
+    z.setZero();
+    return;
+  }
+  z.device(device) = x.contract(w, product_dims);
+}
+
+// y = activation(x . w), written into y (shape B x M).
+template <typename T, typename Device>
+void layer_forward(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
+                   Activation activation, MatrixView<T> y) {
+  contract_into(device, x, w, y);
+  visit_activation(activation, [&](auto fn) {
+    T* data = y.data();
+    for_each_block(device, y.size(), [&](Index, Index first, Index last) {
+      for (Index k = first; k < last; ++k) {
+        data[k] = fn(data[k]);
+      }
+    });
+  });
+}
+
+// Replaces each z by dL/dz = d(act(z)^2)/dz and returns L = sum act(z)^2, accumulated in double
+// per block and summed in block order (reproducible for any thread count).
+template <typename T, typename Device>
+double loss_and_output_gradient(const Device& device, Activation activation, MatrixView<T> z) {
+  std::vector<double> block_loss(static_cast<std::size_t>(block_count(z.size())), 0.0);
+  visit_activation(activation, [&](auto fn) {
+    T* data = z.data();
+    for_each_block(device, z.size(), [&](Index block, Index first, Index last) {
+      double loss = 0;
+      for (Index k = first; k < last; ++k) {
+        const ScalarAD<T> y = fn(ScalarAD<T>(data[k], 1, 0));
+        const ScalarAD<T> term = y * y;
+        loss += static_cast<double>(term.value());
+        data[k] = term.derivatives()(0);
+      }
+      block_loss[static_cast<std::size_t>(block)] = loss;
+    });
+  });
+  double loss = 0;
+  for (double partial : block_loss) {
+    loss += partial;
+  }
+  return loss;
+}
+
+// Returns L = sum(act(X.W)^2) and writes dL/dX into dx and dL/dW into dw where they are not
+// null (row-major buffers of X's and W's shapes). workspace holds B*M values.
+template <typename T, typename Device>
+double value_and_grad_reverse(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
+                              Activation activation, T* dx, T* dw, T* workspace) {
+  const Index batch = x.dimension(0);
+  const Index outputs = w.dimension(1);
+  MatrixView<T> g(workspace, batch, outputs);
+  contract_into(device, x, w, g);
+  const double loss = loss_and_output_gradient(device, activation, g);
+  const ConstMatrixView<T> g_const(workspace, batch, outputs);
+  if (dw != nullptr) {
+    // dW = X^T . G: contract the batch index of both.
+    const Eigen::array<Eigen::IndexPair<Index>, 1> batch_dims = {Eigen::IndexPair<Index>(0, 0)};
+    MatrixView<T> dw_view(dw, x.dimension(1), outputs);
+    if (batch == 0) {
+      dw_view.setZero();
+    } else if (dw_view.size() > 0) {
+      dw_view.device(device) = x.contract(g_const, batch_dims);
+    }
+  }
+  if (dx != nullptr) {
+    // dX = G . W^T: contract the output index of both.
+    const Eigen::array<Eigen::IndexPair<Index>, 1> output_dims = {Eigen::IndexPair<Index>(1, 1)};
+    MatrixView<T> dx_view(dx, batch, x.dimension(1));
+    if (outputs == 0) {
+      dx_view.setZero();
+    } else if (dx_view.size() > 0) {
+      dx_view.device(device) = g_const.contract(w, output_dims);
+    }
+  }
+  return loss;
+}
+
+}  // namespace eigen_autodiff

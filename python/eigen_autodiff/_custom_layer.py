@@ -1,0 +1,108 @@
+"""CustomLayer: the article's Keras layer (a Dense without bias) on eigen-autodiff."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Optional, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._arrays import FloatArray, as_float_arrays, result_dtype
+from ._layer import forward, parse_wrt, value_and_grad
+
+# The layer's names for the two parameters, as in Keras.
+_PARAMETER_OF = {"kernel": "w", "inputs": "x"}
+
+
+class CustomLayer:
+    """``Y = activation(inputs @ kernel)``, like the article's ``tf.keras`` custom layer.
+
+    The kernel is created on the first call, shaped ``(inputs.shape[-1], num_outputs)`` and drawn
+    like Keras' default (Glorot uniform) from ``numpy.random.default_rng(seed)``, unless one is
+    given.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> layer = ead.CustomLayer(2, activation="sin", seed=0)
+        >>> x = np.array([[-1.0, 0.0, 1.0], [2.0, 3.0, 4.0], [-1.0, -5.0, 2.0]])
+        >>> layer(x).shape, layer.kernel.shape
+        ((3, 2), (3, 2))
+        >>> loss, (d_kernel,) = layer.value_and_grad(x)
+
+    """
+
+    def __init__(
+        self,
+        num_outputs: int,
+        activation: str = "sin",
+        kernel: Optional[ArrayLike] = None,
+        seed: Optional[int] = None,
+    ) -> None:
+        if isinstance(num_outputs, bool) or not isinstance(num_outputs, (int, np.integer)):
+            raise TypeError(f"num_outputs must be an int, got {type(num_outputs).__name__}")
+        if num_outputs < 0:
+            raise ValueError(f"num_outputs must be non-negative, got {num_outputs}")
+        self.num_outputs = int(num_outputs)
+        self.activation = activation
+        self.seed = seed
+        self._kernel: Optional[FloatArray] = None
+        if kernel is not None:
+            (kernel_array,) = as_float_arrays(kernel=kernel)
+            if kernel_array.ndim != 2 or kernel_array.shape[1] != self.num_outputs:
+                raise ValueError(
+                    f"kernel must have shape (inputs, {self.num_outputs}); "
+                    f"got {kernel_array.shape}"
+                )
+            self._kernel = kernel_array
+
+    @property
+    def kernel(self) -> Optional[FloatArray]:
+        """The weights, shape ``(inputs, num_outputs)``; None until built."""
+        return self._kernel
+
+    @property
+    def trainable_variables(self) -> list[FloatArray]:
+        """``[kernel]`` once built, as in Keras."""
+        return [] if self._kernel is None else [self._kernel]
+
+    def build(self, input_shape: Sequence[int], dtype: np.dtype[np.floating] = np.dtype("float64")) -> None:
+        """Creates the kernel for inputs whose last dimension is ``input_shape[-1]``."""
+        if len(input_shape) == 0:
+            raise ValueError("inputs must have at least one dimension")
+        fan_in, fan_out = int(input_shape[-1]), self.num_outputs
+        limit = np.sqrt(6.0 / max(1, fan_in + fan_out))
+        rng = np.random.default_rng(self.seed)
+        self._kernel = rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype)
+
+    def _built_kernel(self, inputs: FloatArray) -> FloatArray:
+        if self._kernel is None:
+            self.build(inputs.shape, result_dtype(inputs))
+        assert self._kernel is not None
+        return self._kernel
+
+    def __call__(self, inputs: ArrayLike) -> FloatArray:
+        """The layer's output for ``inputs`` of shape ``(batch, features)``."""
+        (array,) = as_float_arrays(inputs=inputs)
+        return forward(array, self._built_kernel(array), self.activation)
+
+    def value_and_grad(
+        self,
+        inputs: ArrayLike,
+        wrt: Union[str, Sequence[str]] = ("kernel",),
+        mode: Literal["reverse", "forward"] = "reverse",
+    ) -> tuple[float, tuple[FloatArray, ...]]:
+        """The loss ``sum(self(inputs)**2)`` and its gradients w.r.t. ``"kernel"``/``"inputs"``."""
+        items = parse_wrt(wrt, allowed=tuple(_PARAMETER_OF))
+        (array,) = as_float_arrays(inputs=inputs)
+        kernel = self._built_kernel(array)
+        return value_and_grad(
+            array, kernel, self.activation, wrt=[_PARAMETER_OF[item] for item in items], mode=mode
+        )
+
+    def __repr__(self) -> str:
+        shape = None if self._kernel is None else self._kernel.shape
+        return (
+            f"CustomLayer(num_outputs={self.num_outputs}, activation={self.activation!r}, "
+            f"kernel shape={shape})"
+        )
