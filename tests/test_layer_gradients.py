@@ -6,10 +6,11 @@ import itertools
 
 import numpy as np
 import pytest
-from _helpers import assert_matches_reference, random_layer
 
 import eigen_autodiff as ead
 from eigen_autodiff import reference
+
+from _helpers import assert_matches_reference, random_layer
 
 DTYPES = [np.float32, np.float64]
 MODES = ["reverse", "forward"]
@@ -20,8 +21,18 @@ SHAPES = [(1, 1, 1), (1, 4, 3), (5, 3, 1), (3, 3, 2), (7, 5, 4), (2, 9, 6)]
 
 def test_every_builtin_activation_is_covered() -> None:
     assert set(ead.ACTIVATIONS) == set(reference.ACTIVATIONS)
-    assert {"identity", "sin", "cos", "tanh", "sigmoid", "relu", "softplus", "exp", "square",
-            "inv_exp"} <= set(ead.ACTIVATIONS)
+    assert {
+        "identity",
+        "sin",
+        "cos",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "softplus",
+        "exp",
+        "square",
+        "inv_exp",
+    } <= set(ead.ACTIVATIONS)
 
 
 @pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))

@@ -51,10 +51,9 @@ py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const std::s
     throw py::value_error("unknown mode '" + mode + "'; expected 'reverse' or 'forward'");
   }
   if (mode == "forward") {
-    check_memory_budget(
-        forward_mode_workspace_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
-        "forward mode on X " + detail::shape_string(batch, inputs) + " and W " +
-            detail::shape_string(inputs, outputs));
+    check_memory_budget(forward_mode_workspace_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
+                        "forward mode on X " + detail::shape_string(batch, inputs) + " and W " +
+                            detail::shape_string(inputs, outputs));
   }
   CArray<T> dx = wrt_x ? CArray<T>({batch, inputs}) : CArray<T>();
   CArray<T> dw = wrt_w ? CArray<T>({inputs, outputs}) : CArray<T>();
@@ -83,8 +82,7 @@ void define_for(py::module_& m) {
         py::arg("activation"), "Y = activation(x @ w).");
   m.def("layer_value_and_grad", &value_and_grad_py<T>, py::arg("x").noconvert(),
         py::arg("w").noconvert(), py::arg("activation"), py::arg("wrt_x"), py::arg("wrt_w"),
-        py::arg("mode"),
-        "(L, dL/dx or None, dL/dw or None) for L = sum(activation(x @ w)**2).");
+        py::arg("mode"), "(L, dL/dx or None, dL/dw or None) for L = sum(activation(x @ w)**2).");
 }
 
 }  // namespace

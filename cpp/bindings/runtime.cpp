@@ -72,8 +72,7 @@ void register_runtime(py::module_& m) {
       "get_num_threads", [] { return compute_context()->pool.NumThreads(); },
       "The number of threads computations run on.");
   m.def(
-      "set_memory_budget",
-      [](std::uint64_t bytes) { memory_budget.store(bytes); },
+      "set_memory_budget", [](std::uint64_t bytes) { memory_budget.store(bytes); },
       py::arg("bytes"), "Largest estimated working memory a request may ask for.");
   m.def(
       "get_memory_budget", [] { return memory_budget.load(); },

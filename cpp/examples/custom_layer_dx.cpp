@@ -13,8 +13,8 @@ using AutoDiff_T = Eigen::AutoDiffScalar<Eigen::VectorXf>;
 
 int main(int argc, char** argv) {
   try {
-    const auto options = example_io::parse_options(
-        argc, argv, "usage: custom_layer_dx [--json] [--input FILE]\n");
+    const auto options =
+        example_io::parse_options(argc, argv, "usage: custom_layer_dx [--json] [--input FILE]\n");
     Eigen::Tensor<float, 2> x_in(3, 3);
     Eigen::Tensor<float, 2> w_in(3, 2);
     if (options.input.empty()) {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Optional, Union
+from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._arrays import FloatArray, as_float_arrays, result_dtype
 from ._layer import forward, parse_wrt, value_and_grad
@@ -36,8 +36,8 @@ class CustomLayer:
         self,
         num_outputs: int,
         activation: str = "sin",
-        kernel: Optional[ArrayLike] = None,
-        seed: Optional[int] = None,
+        kernel: ArrayLike | None = None,
+        seed: int | None = None,
     ) -> None:
         if isinstance(num_outputs, bool) or not isinstance(num_outputs, (int, np.integer)):
             raise TypeError(f"num_outputs must be an int, got {type(num_outputs).__name__}")
@@ -46,18 +46,17 @@ class CustomLayer:
         self.num_outputs = int(num_outputs)
         self.activation = activation
         self.seed = seed
-        self._kernel: Optional[FloatArray] = None
+        self._kernel: FloatArray | None = None
         if kernel is not None:
             (kernel_array,) = as_float_arrays(kernel=kernel)
             if kernel_array.ndim != 2 or kernel_array.shape[1] != self.num_outputs:
                 raise ValueError(
-                    f"kernel must have shape (inputs, {self.num_outputs}); "
-                    f"got {kernel_array.shape}"
+                    f"kernel must have shape (inputs, {self.num_outputs}); got {kernel_array.shape}"
                 )
             self._kernel = kernel_array
 
     @property
-    def kernel(self) -> Optional[FloatArray]:
+    def kernel(self) -> FloatArray | None:
         """The weights, shape ``(inputs, num_outputs)``; None until built."""
         return self._kernel
 
@@ -66,7 +65,7 @@ class CustomLayer:
         """``[kernel]`` once built, as in Keras."""
         return [] if self._kernel is None else [self._kernel]
 
-    def build(self, input_shape: Sequence[int], dtype: np.dtype[np.floating] = np.dtype("float64")) -> None:
+    def build(self, input_shape: Sequence[int], dtype: DTypeLike = np.float64) -> None:
         """Creates the kernel for inputs whose last dimension is ``input_shape[-1]``."""
         if len(input_shape) == 0:
             raise ValueError("inputs must have at least one dimension")
@@ -89,7 +88,7 @@ class CustomLayer:
     def value_and_grad(
         self,
         inputs: ArrayLike,
-        wrt: Union[str, Sequence[str]] = ("kernel",),
+        wrt: str | Sequence[str] = ("kernel",),
         mode: Literal["reverse", "forward"] = "reverse",
     ) -> tuple[float, tuple[FloatArray, ...]]:
         """The loss ``sum(self(inputs)**2)`` and its gradients w.r.t. ``"kernel"``/``"inputs"``."""

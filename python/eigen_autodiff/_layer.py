@@ -72,5 +72,11 @@ def value_and_grad(
     loss, dx, dw = _core.layer_value_and_grad(
         x_array, w_array, name, "x" in items, "w" in items, mode
     )
-    by_name = {"x": dx, "w": dw}
-    return loss, tuple(by_name[item] for item in items)
+    grads = {"x": dx, "w": dw}
+    return loss, tuple(_computed(grads[item]) for item in items)
+
+
+def _computed(grad: FloatArray | None) -> FloatArray:
+    # The C++ side returns None only for the items it was not asked for.
+    assert grad is not None
+    return grad

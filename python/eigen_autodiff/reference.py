@@ -84,4 +84,6 @@ def value_and_grad(
     y = f(z)
     dl_dz = 2.0 * y * df(z)
     grads: dict[str, Any] = {"w": x64.T @ dl_dz, "x": dl_dz @ w64.T}
-    return float(np.sum(y**2)), tuple(grads[item] for item in ((wrt,) if isinstance(wrt, str) else wrt))
+    return float(np.sum(y**2)), tuple(
+        grads[item] for item in ((wrt,) if isinstance(wrt, str) else wrt)
+    )

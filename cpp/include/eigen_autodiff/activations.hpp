@@ -120,24 +120,34 @@ struct InvExp {
 enum class Activation { identity, sin, cos, tanh, sigmoid, relu, softplus, exp, square, inv_exp };
 
 inline constexpr std::array<Activation, 10> all_activations = {
-    Activation::identity, Activation::sin,      Activation::cos, Activation::tanh,
-    Activation::sigmoid,  Activation::relu,     Activation::softplus, Activation::exp,
+    Activation::identity, Activation::sin,    Activation::cos,      Activation::tanh,
+    Activation::sigmoid,  Activation::relu,   Activation::softplus, Activation::exp,
     Activation::square,   Activation::inv_exp};
 
 // Calls f with the function object of the activation a: the one switch over activations.
 template <typename F>
 decltype(auto) visit_activation(Activation a, F&& f) {
   switch (a) {
-    case Activation::identity: return f(activations::Identity{});
-    case Activation::sin: return f(activations::Sin{});
-    case Activation::cos: return f(activations::Cos{});
-    case Activation::tanh: return f(activations::Tanh{});
-    case Activation::sigmoid: return f(activations::Sigmoid{});
-    case Activation::relu: return f(activations::Relu{});
-    case Activation::softplus: return f(activations::Softplus{});
-    case Activation::exp: return f(activations::Exp{});
-    case Activation::square: return f(activations::Square{});
-    case Activation::inv_exp: return f(activations::InvExp{});
+    case Activation::identity:
+      return f(activations::Identity{});
+    case Activation::sin:
+      return f(activations::Sin{});
+    case Activation::cos:
+      return f(activations::Cos{});
+    case Activation::tanh:
+      return f(activations::Tanh{});
+    case Activation::sigmoid:
+      return f(activations::Sigmoid{});
+    case Activation::relu:
+      return f(activations::Relu{});
+    case Activation::softplus:
+      return f(activations::Softplus{});
+    case Activation::exp:
+      return f(activations::Exp{});
+    case Activation::square:
+      return f(activations::Square{});
+    case Activation::inv_exp:
+      return f(activations::InvExp{});
   }
   throw std::invalid_argument("unknown activation enumerator");
 }

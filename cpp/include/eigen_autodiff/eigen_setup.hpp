@@ -4,10 +4,12 @@
 #pragma once
 
 #if defined(EIGEN_WORLD_VERSION) || defined(EIGEN_CORE_H)
-#error "Include eigen_autodiff/eigen_setup.hpp (or any eigen_autodiff header) before any Eigen header."
+#error \
+    "Include eigen_autodiff/eigen_setup.hpp (or any eigen_autodiff header) before any Eigen header."
 #endif
 #if defined(eigen_assert)
-#error "eigen_assert is already defined; eigen_autodiff needs its own definition (see eigen_setup.hpp)."
+#error \
+    "eigen_assert is already defined; eigen_autodiff needs its own definition (see eigen_setup.hpp)."
 #endif
 
 #include <stdexcept>
@@ -33,8 +35,8 @@ namespace detail {
 }  // namespace eigen_autodiff
 
 // An expression, not a statement: Eigen uses eigen_assert inside comma expressions.
-#define eigen_assert(x)                                                                  \
-  ((x) ? static_cast<void>(0)                                                            \
+#define eigen_assert(x)       \
+  ((x) ? static_cast<void>(0) \
        : ::eigen_autodiff::detail::eigen_assertion_failed(#x, __FILE__, __LINE__))
 
 // Tensor contractions run on Eigen::ThreadPoolDevice; the Tensor module must know before it is
@@ -48,5 +50,6 @@ namespace detail {
 #include <unsupported/Eigen/CXX11/Tensor>
 
 #if !EIGEN_VERSION_AT_LEAST(3, 4, 0) || EIGEN_VERSION_AT_LEAST(3, 5, 0)
-#error "eigen_autodiff needs Eigen 3.4.x (AutoDiffScalar's empty-derivative handling differs elsewhere)."
+#error \
+    "eigen_autodiff needs Eigen 3.4.x (AutoDiffScalar's empty-derivative handling differs elsewhere)."
 #endif

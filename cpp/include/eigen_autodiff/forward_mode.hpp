@@ -51,11 +51,12 @@ std::uint64_t forward_mode_workspace_bytes(Index batch, Index inputs, Index outp
   const auto b = static_cast<std::uint64_t>(batch);
   const auto n = static_cast<std::uint64_t>(inputs);
   const auto m = static_cast<std::uint64_t>(outputs);
-  const std::uint64_t scalars =
-      saturating_add(saturating_add(saturating_mul(b, n), saturating_mul(n, m)), saturating_mul(b, m));
+  const std::uint64_t scalars = saturating_add(
+      saturating_add(saturating_mul(b, n), saturating_mul(n, m)), saturating_mul(b, m));
   const std::uint64_t per_scalar = saturating_add(
       sizeof(DynamicAD<T>),
-      saturating_mul(forward_mode_derivative_count(batch, inputs, outputs, wrt_x, wrt_w), sizeof(T)));
+      saturating_mul(forward_mode_derivative_count(batch, inputs, outputs, wrt_x, wrt_w),
+                     sizeof(T)));
   return saturating_mul(2, saturating_mul(scalars, per_scalar));
 }
 

@@ -16,11 +16,10 @@ inline const Eigen::array<Eigen::IndexPair<Index>, 1> product_dims = {
 
 inline void check_layer_shapes(Index x_rows, Index x_cols, Index w_rows, Index w_cols) {
   if (x_cols != w_rows) {
-    throw std::invalid_argument("custom layer: X has shape " +
-                                detail::shape_string(x_rows, x_cols) + " and W has shape " +
-                                detail::shape_string(w_rows, w_cols) + "; X's columns (" +
-                                std::to_string(x_cols) + ") must equal W's rows (" +
-                                std::to_string(w_rows) + ")");
+    throw std::invalid_argument(
+        "custom layer: X has shape " + detail::shape_string(x_rows, x_cols) + " and W has shape " +
+        detail::shape_string(w_rows, w_cols) + "; X's columns (" + std::to_string(x_cols) +
+        ") must equal W's rows (" + std::to_string(w_rows) + ")");
   }
 }
 

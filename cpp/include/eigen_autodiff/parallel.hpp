@@ -10,7 +10,9 @@ namespace eigen_autodiff {
 
 inline constexpr Index elementwise_block_size = 4096;
 
-inline Index block_count(Index n) { return (n + elementwise_block_size - 1) / elementwise_block_size; }
+inline Index block_count(Index n) {
+  return (n + elementwise_block_size - 1) / elementwise_block_size;
+}
 
 // Calls fn(block, first, last) for every block of [0, n).
 template <typename Fn>
@@ -30,8 +32,7 @@ void for_each_block(const Eigen::ThreadPoolDevice& device, Index n, Fn&& fn) {
   // Each block is a few thousand transcendental evaluations: worth a task of its own.
   device.parallelFor(blocks, Eigen::TensorOpCost(0, 0, 1e5), [&](Index first, Index last) {
     for (Index block = first; block < last; ++block) {
-      fn(block, block * elementwise_block_size,
-         std::min(n, (block + 1) * elementwise_block_size));
+      fn(block, block * elementwise_block_size, std::min(n, (block + 1) * elementwise_block_size));
     }
   });
 }

@@ -43,7 +43,8 @@ T log1p(T x) {
 template <typename D>
 Eigen::AutoDiffScalar<typename Eigen::internal::remove_all<D>::type::PlainObject> log1p(
     const Eigen::AutoDiffScalar<D>& x) {
-  using Scalar = typename Eigen::internal::traits<typename Eigen::internal::remove_all<D>::type>::Scalar;
+  using Scalar =
+      typename Eigen::internal::traits<typename Eigen::internal::remove_all<D>::type>::Scalar;
   return {std::log1p(x.value()), x.derivatives() * (Scalar(1) / (Scalar(1) + x.value()))};
 }
 

@@ -28,11 +28,10 @@ auto convert(const Eigen::Tensor<T, 2, Options>& tensor, Index offset = 0, Index
   const Index rows = tensor.dimension(0);
   const Index cols = tensor.dimension(1);
   if (offset < 0 || size < 0 || (size > 0 && offset > size - rows * cols)) {
-    throw std::invalid_argument("convert: entries " + std::to_string(offset) + ".." +
-                                std::to_string(offset + rows * cols) +
-                                " of a tensor of shape " + detail::shape_string(rows, cols) +
-                                " do not fit in a derivative vector of size " +
-                                std::to_string(size));
+    throw std::invalid_argument(
+        "convert: entries " + std::to_string(offset) + ".." + std::to_string(offset + rows * cols) +
+        " of a tensor of shape " + detail::shape_string(rows, cols) +
+        " do not fit in a derivative vector of size " + std::to_string(size));
   }
   if (Derivatives::SizeAtCompileTime != Eigen::Dynamic && size != 0 &&
       size != Derivatives::SizeAtCompileTime) {
@@ -44,8 +43,8 @@ auto convert(const Eigen::Tensor<T, 2, Options>& tensor, Index offset = 0, Index
   for (Index i = 0; i < rows; ++i) {
     for (Index j = 0; j < cols; ++j) {
       if (size > 0) {
-        result(i, j) = Scalar(tensor(i, j), static_cast<int>(size),
-                              static_cast<int>(offset + i * cols + j));
+        result(i, j) =
+            Scalar(tensor(i, j), static_cast<int>(size), static_cast<int>(offset + i * cols + j));
       } else {
         result(i, j) = Scalar(tensor(i, j));
       }

@@ -1,0 +1,48 @@
+# Stub of the compiled module eigen_autodiff._core (cpp/bindings). tests/test_stub.py checks that
+# it lists the module's names and each overload's parameters.
+from typing import overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+__version__: str
+ACTIVATIONS: tuple[str, ...]
+
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
+def set_memory_budget(bytes: int) -> None: ...
+def get_memory_budget() -> int: ...
+@overload
+def activation_value_and_derivative(  # type: ignore[overload-overlap]
+    activation: str, x: NDArray[np.float32]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]: ...
+@overload
+def activation_value_and_derivative(
+    activation: str, x: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+@overload
+def layer_forward(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: str
+) -> NDArray[np.float32]: ...
+@overload
+def layer_forward(
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: str
+) -> NDArray[np.float64]: ...
+@overload
+def layer_value_and_grad(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    activation: str,
+    wrt_x: bool,
+    wrt_w: bool,
+    mode: str,
+) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
+@overload
+def layer_value_and_grad(
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    activation: str,
+    wrt_x: bool,
+    wrt_w: bool,
+    mode: str,
+) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...

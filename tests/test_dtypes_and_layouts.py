@@ -1,0 +1,100 @@
+"""dtype rules, and every memory layout giving the result of its C-contiguous copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eigen_autodiff as ead
+
+
+def layouts(a: np.ndarray) -> dict[str, np.ndarray]:
+    """The same values in other memory layouts."""
+    padded = np.zeros((a.shape[0] * 2, a.shape[1] * 3), dtype=a.dtype)
+    padded[::2, ::3] = a
+    reversed_ = np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
+    read_only = a.copy()
+    read_only.flags.writeable = False
+    return {
+        "fortran": np.asfortranarray(a),
+        "strided": padded[::2, ::3],
+        "negative strides": reversed_,
+        "read-only": read_only,
+        "transposed view": np.ascontiguousarray(a.T).T,
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_every_layout_gives_the_contiguous_result(
+    dtype: type, mode: str, rng: np.random.Generator
+) -> None:
+    x = rng.standard_normal((5, 4)).astype(dtype)
+    w = rng.standard_normal((4, 3)).astype(dtype)
+    loss, (dw, dx) = ead.value_and_grad(x, w, "tanh", wrt=("w", "x"), mode=mode)
+    y = ead.forward(x, w, "tanh")
+    for name, x_layout in layouts(x).items():
+        for w_name, w_layout in layouts(w).items():
+            other_loss, (other_dw, other_dx) = ead.value_and_grad(
+                x_layout, w_layout, "tanh", wrt=("w", "x"), mode=mode
+            )
+            assert other_loss == loss, (name, w_name)
+            np.testing.assert_array_equal(other_dw, dw, err_msg=f"{name}, {w_name}")
+            np.testing.assert_array_equal(other_dx, dx, err_msg=f"{name}, {w_name}")
+        np.testing.assert_array_equal(ead.forward(x_layout, w, "tanh"), y, err_msg=name)
+        value, slope = ead.derivative("tanh", x)
+        other_value, other_slope = ead.derivative("tanh", x_layout)
+        np.testing.assert_array_equal(other_value, value, err_msg=name)
+        np.testing.assert_array_equal(other_slope, slope, err_msg=name)
+
+
+def test_inputs_are_not_modified(rng: np.random.Generator) -> None:
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    x_copy, w_copy = x.copy(), w.copy()
+    ead.value_and_grad(x, w, "sin", wrt=("w", "x"))
+    ead.value_and_grad(x, w, "sin", wrt=("w", "x"), mode="forward")
+    np.testing.assert_array_equal(x, x_copy)
+    np.testing.assert_array_equal(w, w_copy)
+
+
+@pytest.mark.parametrize(
+    ("x_dtype", "w_dtype", "expected"),
+    [
+        (np.float32, np.float32, np.float32),
+        (np.float64, np.float64, np.float64),
+        (np.float32, np.float64, np.float64),
+        (np.float64, np.float32, np.float64),
+        (np.int64, np.float32, np.float64),
+        (np.int32, np.int64, np.float64),
+        (np.float16, np.float32, np.float64),
+    ],
+)
+def test_result_is_float32_only_when_every_input_is(
+    x_dtype: type, w_dtype: type, expected: type
+) -> None:
+    x = np.arange(6).reshape(2, 3).astype(x_dtype)
+    w = np.arange(3).reshape(3, 1).astype(w_dtype)
+    _loss, (dw, dx) = ead.value_and_grad(x, w, "sin", wrt=("w", "x"))
+    assert dw.dtype == expected and dx.dtype == expected
+    assert ead.forward(x, w, "sin").dtype == expected
+    _exact_loss, (exact_dw,) = ead.value_and_grad(x.astype(np.float64), w.astype(np.float64), "sin")
+    rtol = 1e-5 if expected == np.float32 else 1e-15
+    np.testing.assert_allclose(dw, exact_dw, rtol=rtol, atol=rtol)
+
+
+def test_integer_and_list_inputs_compute_in_float64() -> None:
+    loss_list, (dw_list,) = ead.value_and_grad([[1, 2], [3, 4]], [[0.5], [0.25]], "sin")
+    loss_array, (dw_array,) = ead.value_and_grad(
+        np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5], [0.25]]), "sin"
+    )
+    assert dw_list.dtype == np.float64
+    assert loss_list == loss_array
+    np.testing.assert_array_equal(dw_list, dw_array)
+
+
+def test_derivative_keeps_the_shape_and_gives_scalars_for_scalars() -> None:
+    value, slope = ead.derivative("sin", np.zeros((2, 3, 4)))
+    assert value.shape == slope.shape == (2, 3, 4)
+    scalar_value, scalar_slope = ead.derivative("cos", 0.0)
+    assert np.ndim(scalar_value) == 0 and not isinstance(scalar_value, np.ndarray)
+    assert (scalar_value, scalar_slope) == (1.0, 0.0)
