@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "eigen_autodiff/activations.hpp"
+
 namespace eigen_autodiff::bindings {
 
 namespace py = pybind11;
@@ -30,6 +32,20 @@ struct ComputeContext {
 
 // The current context; call with the GIL held.
 std::shared_ptr<const ComputeContext> compute_context();
+
+// An activation as the bindings receive it, resolved with the GIL held: for now a built-in.
+using ActivationSpec = Activation;
+
+inline ActivationSpec resolve_activation(const std::string& name) {
+  return activation_from_name(name);
+}
+
+// Calls f with the activation's function object (GIL not needed). Every computation goes through
+// here, so a new kind of activation needs adding in this one place.
+template <typename F>
+decltype(auto) with_activation(const ActivationSpec& activation, F&& f) {
+  return visit_activation(activation, std::forward<F>(f));
+}
 
 // Raises MemoryError (with the GIL held) when a request would need more than the budget.
 void check_memory_budget(std::uint64_t bytes, const std::string& what);

@@ -14,14 +14,16 @@ using CArray = py::array_t<T, py::array::c_style>;
 
 template <typename T>
 py::tuple value_and_derivative(const std::string& name, const CArray<T>& x) {
-  const Activation activation = activation_from_name(name);
+  const ActivationSpec spec = resolve_activation(name);
   const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
   CArray<T> value(shape);
   CArray<T> derivative(shape);
   {
     py::gil_scoped_release release;
-    activation_value_and_derivative(activation, x.data(), value.mutable_data(),
-                                    derivative.mutable_data(), x.size());
+    with_activation(spec, [&](const auto& activation) {
+      activation_value_and_derivative(activation, x.data(), value.mutable_data(),
+                                      derivative.mutable_data(), x.size());
+    });
   }
   return py::make_tuple(value, derivative);
 }

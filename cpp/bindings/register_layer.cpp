@@ -23,7 +23,7 @@ ConstMatrixView<T> view(const CArray<T>& a) {
 
 template <typename T>
 CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::string& name) {
-  const Activation activation = activation_from_name(name);
+  const ActivationSpec spec = resolve_activation(name);
   const ConstMatrixView<T> xv = view(x);
   const ConstMatrixView<T> wv = view(w);
   check_layer_shapes(xv.dimension(0), xv.dimension(1), wv.dimension(0), wv.dimension(1));
@@ -31,8 +31,10 @@ CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::st
   const auto context = compute_context();
   {
     py::gil_scoped_release release;
-    layer_forward(context->device, xv, wv, activation,
-                  MatrixView<T>(y.mutable_data(), xv.dimension(0), wv.dimension(1)));
+    with_activation(spec, [&](const auto& activation) {
+      layer_forward(context->device, xv, wv, activation,
+                    MatrixView<T>(y.mutable_data(), xv.dimension(0), wv.dimension(1)));
+    });
   }
   return y;
 }
@@ -40,7 +42,7 @@ CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::st
 template <typename T>
 py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const std::string& name,
                             bool wrt_x, bool wrt_w, const std::string& mode) {
-  const Activation activation = activation_from_name(name);
+  const ActivationSpec spec = resolve_activation(name);
   const ConstMatrixView<T> xv = view(x);
   const ConstMatrixView<T> wv = view(w);
   const Index batch = xv.dimension(0);
@@ -63,13 +65,15 @@ py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const std::s
   const auto context = compute_context();
   {
     py::gil_scoped_release release;
-    if (mode == "reverse") {
-      std::vector<T> workspace(static_cast<std::size_t>(batch * outputs));
-      loss = value_and_grad_reverse(context->device, xv, wv, activation, dx_data, dw_data,
-                                    workspace.data());
-    } else {
-      loss = value_and_grad_forward(xv, wv, activation, dx_data, dw_data);
-    }
+    with_activation(spec, [&](const auto& activation) {
+      if (mode == "reverse") {
+        std::vector<T> workspace(static_cast<std::size_t>(batch * outputs));
+        loss = value_and_grad_reverse(context->device, xv, wv, activation, dx_data, dw_data,
+                                      workspace.data());
+      } else {
+        loss = value_and_grad_forward(xv, wv, activation, dx_data, dw_data);
+      }
+    });
   }
   py::object dx_out = wrt_x ? py::object(dx) : py::object(py::none());
   py::object dw_out = wrt_w ? py::object(dw) : py::object(py::none());

@@ -176,15 +176,14 @@ inline Activation activation_from_name(std::string_view name) {
 }
 
 // Value and derivative of an activation at each of n points (one-derivative AutoDiffScalar).
-template <typename T>
-void activation_value_and_derivative(Activation a, const T* x, T* value, T* derivative, Index n) {
-  visit_activation(a, [&](auto fn) {
-    for (Index k = 0; k < n; ++k) {
-      const ScalarAD<T> y = fn(ScalarAD<T>(x[k], 1, 0));
-      value[k] = y.value();
-      derivative[k] = y.derivatives()(0);
-    }
-  });
+template <typename T, typename Act>
+void activation_value_and_derivative(const Act& activation, const T* x, T* value, T* derivative,
+                                     Index n) {
+  for (Index k = 0; k < n; ++k) {
+    const ScalarAD<T> y = activation(ScalarAD<T>(x[k], 1, 0));
+    value[k] = y.value();
+    derivative[k] = y.derivatives()(0);
+  }
 }
 
 }  // namespace eigen_autodiff

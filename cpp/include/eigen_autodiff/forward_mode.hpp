@@ -64,8 +64,8 @@ std::uint64_t forward_mode_workspace_bytes(Index batch, Index inputs, Index outp
 // X is seeded first and W after it, as in the article. Parameters not asked for are constants
 // whose derivative vectors are zeros of the full length: mixing empty derivative vectors with
 // full ones inside one expression trips an AutoDiffScalar bug in Eigen 3.4.
-template <typename T>
-double value_and_grad_forward(ConstMatrixView<T> x, ConstMatrixView<T> w, Activation activation,
+template <typename T, typename Act>
+double value_and_grad_forward(ConstMatrixView<T> x, ConstMatrixView<T> w, const Act& activation,
                               T* dx, T* dw) {
   using AD = DynamicAD<T>;
   const Index batch = x.dimension(0);
@@ -89,8 +89,7 @@ double value_and_grad_forward(ConstMatrixView<T> x, ConstMatrixView<T> w, Activa
   const RowMajorTensor<AD> x_ad = seeded(x, dx != nullptr, 0);
   const RowMajorTensor<AD> w_ad = seeded(w, dw != nullptr, dx != nullptr ? x.size() : 0);
 
-  const RowMajorTensor<AD> y = visit_activation(
-      activation, [&](auto fn) -> RowMajorTensor<AD> { return custom_layer(x_ad, w_ad, fn); });
+  const RowMajorTensor<AD> y = custom_layer(x_ad, w_ad, activation);
   AD loss(0, AD::DerType::Zero(size));
   for (Index k = 0; k < y.size(); ++k) {
     loss += y.data()[k] * y.data()[k];

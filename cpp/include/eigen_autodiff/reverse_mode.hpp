@@ -26,38 +26,35 @@ void contract_into(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T
   z.device(device) = x.contract(w, product_dims);
 }
 
-// y = activation(x . w), written into y (shape B x M).
-template <typename T, typename Device>
+// y = activation(x . w), written into y (shape B x M). Act is any elementwise function object
+// callable on T and on AutoDiffScalar (a built-in from activations.hpp, or a user's own).
+template <typename T, typename Device, typename Act>
 void layer_forward(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                   Activation activation, MatrixView<T> y) {
+                   const Act& activation, MatrixView<T> y) {
   contract_into(device, x, w, y);
-  visit_activation(activation, [&](auto fn) {
-    T* data = y.data();
-    for_each_block(device, y.size(), [&](Index, Index first, Index last) {
-      for (Index k = first; k < last; ++k) {
-        data[k] = fn(data[k]);
-      }
-    });
+  T* data = y.data();
+  for_each_block(device, y.size(), [&](Index, Index first, Index last) {
+    for (Index k = first; k < last; ++k) {
+      data[k] = activation(data[k]);
+    }
   });
 }
 
 // Replaces each z by dL/dz = d(act(z)^2)/dz and returns L = sum act(z)^2, accumulated in double
 // per block and summed in block order (reproducible for any thread count).
-template <typename T, typename Device>
-double loss_and_output_gradient(const Device& device, Activation activation, MatrixView<T> z) {
+template <typename T, typename Device, typename Act>
+double loss_and_output_gradient(const Device& device, const Act& activation, MatrixView<T> z) {
   std::vector<double> block_loss(static_cast<std::size_t>(block_count(z.size())), 0.0);
-  visit_activation(activation, [&](auto fn) {
-    T* data = z.data();
-    for_each_block(device, z.size(), [&](Index block, Index first, Index last) {
-      double loss = 0;
-      for (Index k = first; k < last; ++k) {
-        const ScalarAD<T> y = fn(ScalarAD<T>(data[k], 1, 0));
-        const ScalarAD<T> term = y * y;
-        loss += static_cast<double>(term.value());
-        data[k] = term.derivatives()(0);
-      }
-      block_loss[static_cast<std::size_t>(block)] = loss;
-    });
+  T* data = z.data();
+  for_each_block(device, z.size(), [&](Index block, Index first, Index last) {
+    double loss = 0;
+    for (Index k = first; k < last; ++k) {
+      const ScalarAD<T> y = activation(ScalarAD<T>(data[k], 1, 0));
+      const ScalarAD<T> term = y * y;
+      loss += static_cast<double>(term.value());
+      data[k] = term.derivatives()(0);
+    }
+    block_loss[static_cast<std::size_t>(block)] = loss;
   });
   double loss = 0;
   for (double partial : block_loss) {
@@ -68,9 +65,9 @@ double loss_and_output_gradient(const Device& device, Activation activation, Mat
 
 // Returns L = sum(act(X.W)^2) and writes dL/dX into dx and dL/dW into dw where they are not
 // null (row-major buffers of X's and W's shapes). workspace holds B*M values.
-template <typename T, typename Device>
+template <typename T, typename Device, typename Act>
 double value_and_grad_reverse(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                              Activation activation, T* dx, T* dw, T* workspace) {
+                              const Act& activation, T* dx, T* dw, T* workspace) {
   const Index batch = x.dimension(0);
   const Index outputs = w.dimension(1);
   MatrixView<T> g(workspace, batch, outputs);
