@@ -84,12 +84,29 @@ def test_ragged_list_is_a_type_error() -> None:
         ead.forward([[1.0, 2.0], [3.0]], W)
 
 
-def test_forward_mode_memory_budget_is_checked_before_allocating() -> None:
+@pytest.mark.parametrize(
+    ("mode", "description"),
+    [
+        ("forward_dynamic", r"forward mode with dynamic derivative vectors on X \(64, 64\)"),
+        ("forward", r"forward mode on X \(64, 64\)"),
+        ("reverse", r"reverse mode on X \(64, 64\)"),
+    ],
+)
+def test_memory_budget_is_checked_before_allocating(mode: str, description: str) -> None:
     budget = ead.get_memory_budget()
     try:
+        # Below the gradients themselves (32 KiB each), so every mode is refused.
+        ead.set_memory_budget(1 << 12)
+        with pytest.raises(MemoryError, match=description + ".*needs an estimated"):
+            ead.value_and_grad(np.ones((64, 64)), np.ones((64, 64)), mode=mode)  # type: ignore[arg-type]
+    finally:
+        ead.set_memory_budget(budget)
+    # The article's forward mode needs the most: with a budget of 1 MiB only it is refused.
+    try:
         ead.set_memory_budget(1 << 20)
-        with pytest.raises(MemoryError, match=r"forward mode on X \(64, 64\).*needs an estimated"):
-            ead.value_and_grad(np.ones((64, 64)), np.ones((64, 64)), mode="forward")
+        with pytest.raises(MemoryError):
+            ead.value_and_grad(np.ones((64, 64)), np.ones((64, 64)), mode="forward_dynamic")
+        ead.value_and_grad(np.ones((64, 64)), np.ones((64, 64)), mode="forward")
     finally:
         ead.set_memory_budget(budget)
 

@@ -13,7 +13,7 @@ from eigen_autodiff import reference
 from _helpers import assert_matches_reference, random_layer
 
 DTYPES = [np.float32, np.float64]
-MODES = ["reverse", "forward"]
+MODES = ["reverse", "forward", "forward_dynamic"]
 WRTS = [("w",), ("x",), ("w", "x"), ("x", "w")]
 # (batch, inputs, outputs): 1x1, a single row, a single column, and a few irregular shapes.
 SHAPES = [(1, 1, 1), (1, 4, 3), (5, 3, 1), (3, 3, 2), (7, 5, 4), (2, 9, 6)]
@@ -60,13 +60,16 @@ def test_value_and_grad_matches_reference(
 def test_forward_and_reverse_modes_agree(
     activation: str, dtype: type, rng: np.random.Generator
 ) -> None:
-    batch, inputs, outputs = rng.integers(1, 9, size=3)
-    x, w = random_layer(rng, batch, inputs, outputs, dtype)
-    loss_r, grads_r = ead.value_and_grad(x, w, activation, wrt=("w", "x"), mode="reverse")
-    loss_f, grads_f = ead.value_and_grad(x, w, activation, wrt=("w", "x"), mode="forward")
-    assert_matches_reference(loss_f, loss_r, dtype, "loss")
-    for forward_grad, reverse_grad in zip(grads_f, grads_r):
-        assert_matches_reference(forward_grad, reverse_grad, dtype, "gradient")
+    # Sizes around the chunk width (8), so that chunks are full, partial and several.
+    for _ in range(5):
+        batch, inputs, outputs = rng.integers(1, 20, size=3)
+        x, w = random_layer(rng, batch, inputs, outputs, dtype)
+        loss_r, grads_r = ead.value_and_grad(x, w, activation, wrt=("w", "x"), mode="reverse")
+        for mode in ("forward", "forward_dynamic"):
+            loss_f, grads_f = ead.value_and_grad(x, w, activation, wrt=("w", "x"), mode=mode)
+            assert_matches_reference(loss_f, loss_r, dtype, f"{mode} loss")
+            for forward_grad, reverse_grad in zip(grads_f, grads_r):
+                assert_matches_reference(forward_grad, reverse_grad, dtype, f"{mode} gradient")
 
 
 @pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
@@ -93,11 +96,14 @@ def test_elementwise_derivative_matches_reference(activation: str, dtype: type) 
     assert_matches_reference(slope, expected_slope, dtype, "derivative", elementwise=True)
 
 
-def test_larger_layer_on_many_threads_matches_reference(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_larger_layer_on_many_threads_matches_reference(
+    mode: str, rng: np.random.Generator
+) -> None:
     # Large enough for the contractions and the elementwise pass to be split across threads.
     x, w = random_layer(rng, 96, 70, 130, np.float64)
     for activation, wrt in itertools.product(["sin", "softplus"], [("w", "x")]):
-        loss, grads = ead.value_and_grad(x, w, activation, wrt=wrt)
+        loss, grads = ead.value_and_grad(x, w, activation, wrt=wrt, mode=mode)
         expected_loss, expected_grads = reference.value_and_grad(x, w, activation, wrt=wrt)
         assert_matches_reference(loss, expected_loss, np.float64, "loss")
         for grad, expected in zip(grads, expected_grads):

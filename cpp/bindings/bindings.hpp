@@ -18,16 +18,31 @@ namespace eigen_autodiff::bindings {
 
 namespace py = pybind11;
 
+// NumPy arrays as the bindings take them: the facade has already made them C-contiguous.
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style>;
+
 void register_activations(py::module_& m);
+void register_forward_modes(py::module_& m);
+void register_jacobian(py::module_& m);
 void register_layer(py::module_& m);
 void register_runtime(py::module_& m);
 
-// A thread pool and the device that runs Tensor expressions on it. Calls hold a shared_ptr for
+// A thread pool and the devices that run Tensor expressions on it. Calls hold a shared_ptr for
 // their whole duration, so set_num_threads never destroys a pool that is in use.
 struct ComputeContext {
   explicit ComputeContext(int threads);
   Eigen::ThreadPool pool;
   Eigen::ThreadPoolDevice device;
+  // The same pool, told to use one thread: Eigen then runs everything in the calling thread.
+  Eigen::ThreadPoolDevice inline_device;
+
+  // Handing work to other threads costs microseconds; below this many multiply-adds it is not
+  // worth it.
+  static constexpr double parallel_work_threshold = 1 << 17;
+  const Eigen::ThreadPoolDevice& device_for(double multiply_adds) const {
+    return multiply_adds < parallel_work_threshold ? inline_device : device;
+  }
 };
 
 // The current context; call with the GIL held.

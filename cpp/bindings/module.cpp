@@ -7,4 +7,6 @@ PYBIND11_MODULE(_core, m) {
   eigen_autodiff::bindings::register_runtime(m);
   eigen_autodiff::bindings::register_activations(m);
   eigen_autodiff::bindings::register_layer(m);
+  eigen_autodiff::bindings::register_forward_modes(m);
+  eigen_autodiff::bindings::register_jacobian(m);
 }

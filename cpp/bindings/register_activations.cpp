@@ -10,9 +10,6 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-using CArray = py::array_t<T, py::array::c_style>;
-
-template <typename T>
 py::tuple value_and_derivative(const std::string& name, const CArray<T>& x) {
   const ActivationSpec spec = resolve_activation(name);
   const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());

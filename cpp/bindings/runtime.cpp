@@ -35,7 +35,8 @@ std::string format_bytes(std::uint64_t bytes) {
 
 }  // namespace
 
-ComputeContext::ComputeContext(int threads) : pool(threads), device(&pool, threads) {}
+ComputeContext::ComputeContext(int threads)
+    : pool(threads), device(&pool, threads), inline_device(&pool, 1) {}
 
 std::shared_ptr<const ComputeContext> compute_context() {
   auto& context = current_context();

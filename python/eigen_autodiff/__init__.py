@@ -16,7 +16,7 @@ Example:
 
 from ._activations import ACTIVATIONS, derivative
 from ._custom_layer import CustomLayer
-from ._layer import forward, value_and_grad
+from ._layer import forward, jacobian, value_and_grad
 from ._native import _core
 
 __version__: str = _core.__version__
@@ -34,6 +34,7 @@ __all__ = [
     "forward",
     "get_memory_budget",
     "get_num_threads",
+    "jacobian",
     "set_memory_budget",
     "set_num_threads",
     "value_and_grad",

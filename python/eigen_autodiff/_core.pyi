@@ -30,19 +30,33 @@ def layer_forward(
 ) -> NDArray[np.float64]: ...
 @overload
 def layer_value_and_grad(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32],
-    w: NDArray[np.float32],
-    activation: str,
-    wrt_x: bool,
-    wrt_w: bool,
-    mode: str,
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt_x: bool, wrt_w: bool
 ) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
 @overload
 def layer_value_and_grad(
-    x: NDArray[np.float64],
-    w: NDArray[np.float64],
-    activation: str,
-    wrt_x: bool,
-    wrt_w: bool,
-    mode: str,
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt_x: bool, wrt_w: bool
 ) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
+@overload
+def layer_value_and_grad_forward(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt_x: bool, wrt_w: bool
+) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
+@overload
+def layer_value_and_grad_forward(
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt_x: bool, wrt_w: bool
+) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
+@overload
+def layer_value_and_grad_forward_dynamic(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt_x: bool, wrt_w: bool
+) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
+@overload
+def layer_value_and_grad_forward_dynamic(
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt_x: bool, wrt_w: bool
+) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
+@overload
+def layer_jacobian(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt: str
+) -> NDArray[np.float32]: ...
+@overload
+def layer_jacobian(
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt: str
+) -> NDArray[np.float64]: ...

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._arrays import FloatArray, as_float_arrays, result_dtype
-from ._layer import forward, parse_wrt, value_and_grad
+from ._layer import Mode, forward, parse_wrt, value_and_grad
 
 # The layer's names for the two parameters, as in Keras.
 _PARAMETER_OF = {"kernel": "w", "inputs": "x"}
@@ -89,7 +88,7 @@ class CustomLayer:
         self,
         inputs: ArrayLike,
         wrt: str | Sequence[str] = ("kernel",),
-        mode: Literal["reverse", "forward"] = "reverse",
+        mode: Mode = "reverse",
     ) -> tuple[float, tuple[FloatArray, ...]]:
         """The loss ``sum(self(inputs)**2)`` and its gradients w.r.t. ``"kernel"``/``"inputs"``."""
         items = parse_wrt(wrt, allowed=tuple(_PARAMETER_OF))

@@ -11,7 +11,14 @@ from ._arrays import FloatArray, as_float_arrays, check_activation_name, check_l
 from ._native import _core
 
 WRT_ITEMS = ("w", "x")
-MODES = ("reverse", "forward")
+Mode = Literal["reverse", "forward", "forward_dynamic"]
+# mode -> the compiled function computing (L, dL/dx or None, dL/dw or None).
+_VALUE_AND_GRAD = {
+    "reverse": _core.layer_value_and_grad,
+    "forward": _core.layer_value_and_grad_forward,
+    "forward_dynamic": _core.layer_value_and_grad_forward_dynamic,
+}
+MODES = tuple(_VALUE_AND_GRAD)
 
 Wrt = Union[str, Sequence[str]]
 
@@ -47,14 +54,16 @@ def value_and_grad(
     w: ArrayLike,
     activation: str = "sin",
     wrt: Wrt = ("w",),
-    mode: Literal["reverse", "forward"] = "reverse",
+    mode: Mode = "reverse",
 ) -> tuple[float, tuple[FloatArray, ...]]:
     """The loss ``sum(activation(x @ w)**2)`` and its gradients w.r.t. the items of ``wrt``.
 
     ``wrt`` holds ``"w"`` and/or ``"x"``; the gradients come in that order, each shaped like its
     parameter. ``mode="reverse"`` (default) uses three contractions like a framework's backward
-    pass; ``mode="forward"`` seeds every parameter as an AutoDiffScalar derivative, as in the
-    article, and is meant for small layers.
+    pass. ``mode="forward"`` is forward-mode AD with derivatives in fixed-size chunks and seed
+    compression (N/K passes of B*M AutoDiffScalars). ``mode="forward_dynamic"`` is the
+    article's method, every parameter seeded in one dynamic derivative vector: exact but slow,
+    kept as the baseline; its memory need is checked against ``get_memory_budget()``.
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
@@ -69,9 +78,7 @@ def value_and_grad(
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
     x_array, w_array = as_float_arrays(x=x, w=w)
     check_layer_shapes(x_array, w_array)
-    loss, dx, dw = _core.layer_value_and_grad(
-        x_array, w_array, name, "x" in items, "w" in items, mode
-    )
+    loss, dx, dw = _VALUE_AND_GRAD[mode](x_array, w_array, name, "x" in items, "w" in items)
     grads = {"x": dx, "w": dw}
     return loss, tuple(_computed(grads[item]) for item in items)
 
@@ -80,3 +87,24 @@ def _computed(grad: FloatArray | None) -> FloatArray:
     # The C++ side returns None only for the items it was not asked for.
     assert grad is not None
     return grad
+
+
+def jacobian(x: ArrayLike, w: ArrayLike, activation: str = "sin", wrt: str = "w") -> FloatArray:
+    """The Jacobian of ``Y = activation(x @ w)`` w.r.t. ``wrt`` (``"w"`` or ``"x"``).
+
+    Shape ``Y.shape + parameter.shape``, the layout of ``jax.jacfwd``; computed by forward
+    mode. Its size, ``B*M`` times the parameter's, is checked against ``get_memory_budget()``
+    before anything is allocated.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> ead.jacobian(np.ones((2, 3)), np.ones((3, 4)), "identity", wrt="w").shape
+        (2, 4, 3, 4)
+
+    """
+    name = check_activation_name(activation)
+    if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
+        raise ValueError(f"unknown wrt {wrt!r}; expected one of {WRT_ITEMS}")
+    x_array, w_array = as_float_arrays(x=x, w=w)
+    check_layer_shapes(x_array, w_array)
+    return _core.layer_jacobian(x_array, w_array, name, wrt)

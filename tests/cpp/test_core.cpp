@@ -1,6 +1,8 @@
 // Tests of the C++ core: every public template for float and double, the AutoDiffScalar pitfalls,
 // assertions turned into exceptions, argument checks, and forward mode against reverse mode.
+#include "eigen_autodiff/chunked_forward.hpp"
 #include "eigen_autodiff/forward_mode.hpp"
+#include "eigen_autodiff/jacobian.hpp"
 #include "eigen_autodiff/reverse_mode.hpp"
 
 #include <random>
@@ -40,12 +42,26 @@ namespace ead = eigen_autodiff;
   template double ead::value_and_grad_reverse(const Eigen::ThreadPoolDevice&,                      \
                                               ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,    \
                                               const ead::activations::Sin&, T*, T*, T*);           \
-  template double ead::value_and_grad_forward(ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,    \
-                                              const ead::activations::Sin&, T*, T*);               \
+  template double ead::value_and_grad_forward_dynamic(                                             \
+      ead::ConstMatrixView<T>, ead::ConstMatrixView<T>, const ead::activations::Sin&, T*, T*);     \
   template void ead::activation_value_and_derivative(const ead::activations::Sin&, const T*, T*,   \
                                                      T*, ead::Index);                              \
   template std::uint64_t ead::forward_mode_workspace_bytes<T>(ead::Index, ead::Index, ead::Index,  \
                                                               bool, bool);
+#define INSTANTIATE_FORWARD(T)                                                                  \
+  template double ead::value_and_grad_chunked_forward<8>(                                       \
+      const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,         \
+      const ead::activations::Sin&, T*, T*);                                                    \
+  template void ead::layer_jacobian<8>(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>, \
+                                       ead::ConstMatrixView<T>, const ead::activations::Sin&,   \
+                                       ead::ForwardWrt, T*);                                    \
+  template std::uint64_t ead::chunked_forward_bytes<T, 8>(ead::Index, ead::Index, ead::Index,   \
+                                                          bool, bool);                          \
+  template std::uint64_t ead::reverse_mode_bytes<T>(ead::Index, ead::Index, ead::Index, bool,   \
+                                                    bool);                                      \
+  template std::uint64_t ead::jacobian_bytes<T>(ead::Index, ead::Index, ead::Index);
+INSTANTIATE_FORWARD(float)
+INSTANTIATE_FORWARD(double)
 INSTANTIATE(float)
 INSTANTIATE(double)
 
@@ -121,6 +137,8 @@ void forward_mode_matches_reverse_mode() {
                                 {3, 3, 2},
                                 {5, 7, 4},
                                 {1, 6, 9},
+                                {4, 17, 3},
+                                {2, 8, 16},
                                 {0, 3, 2},
                                 {3, 0, 2},
                                 {3, 2, 0}}) {
@@ -130,19 +148,37 @@ void forward_mode_matches_reverse_mode() {
     const ead::ConstMatrixView<T> wv(w.data(), n, m);
     for (ead::Activation named : ead::all_activations) {
       ead::visit_activation(named, [&](const auto& activation) {
-        std::vector<T> dx_f(b * n), dw_f(n * m), dx_r(b * n), dw_r(n * m), workspace(b * m);
-        const double loss_f =
-            ead::value_and_grad_forward(xv, wv, activation, dx_f.data(), dw_f.data());
+        std::vector<T> dx_r(b * n), dw_r(n * m), workspace(b * m);
         const double loss_r = ead::value_and_grad_reverse(device, xv, wv, activation, dx_r.data(),
                                                           dw_r.data(), workspace.data());
         CHECK(std::isfinite(loss_r));
-        CHECK_CLOSE(loss_f, loss_r, tolerance<T>() + 1e-300);
-        for (std::size_t k = 0; k < dx_f.size(); ++k) {
-          CHECK(std::abs(dx_f[k] - dx_r[k]) <= 10 * tolerance<T>() * (1 + std::abs(dx_r[k])));
+        const auto agrees_with_reverse = [&](double loss, const std::vector<T>& dx,
+                                             const std::vector<T>& dw) {
+          CHECK_CLOSE(loss, loss_r, tolerance<T>() + 1e-300);
+          for (std::size_t k = 0; k < dx.size(); ++k) {
+            CHECK(std::abs(dx[k] - dx_r[k]) <= 10 * tolerance<T>() * (1 + std::abs(dx_r[k])));
+          }
+          for (std::size_t k = 0; k < dw.size(); ++k) {
+            CHECK(std::abs(dw[k] - dw_r[k]) <= 10 * tolerance<T>() * (1 + std::abs(dw_r[k])));
+          }
+        };
+        std::vector<T> dx(b * n), dw(n * m);
+        agrees_with_reverse(
+            ead::value_and_grad_forward_dynamic(xv, wv, activation, dx.data(), dw.data()), dx, dw);
+        agrees_with_reverse(
+            ead::value_and_grad_chunked_forward(device, xv, wv, activation, dx.data(), dw.data()),
+            dx, dw);
+        // The Jacobian contracted with 2Y is the gradient.
+        std::vector<T> y(b * m), jw(b * m * n * m);
+        ead::layer_forward(device, xv, wv, activation, ead::MatrixView<T>(y.data(), b, m));
+        ead::layer_jacobian(device, xv, wv, activation, ead::ForwardWrt::w, jw.data());
+        std::fill(dw.begin(), dw.end(), T(0));
+        for (ead::Index out = 0; out < b * m; ++out) {
+          for (ead::Index p = 0; p < n * m; ++p) {
+            dw[p] += 2 * y[out] * jw[out * n * m + p];
+          }
         }
-        for (std::size_t k = 0; k < dw_f.size(); ++k) {
-          CHECK(std::abs(dw_f[k] - dw_r[k]) <= 10 * tolerance<T>() * (1 + std::abs(dw_r[k])));
-        }
+        agrees_with_reverse(loss_r, {}, dw);
       });
     }
   }

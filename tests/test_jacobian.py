@@ -1,0 +1,75 @@
+"""ead.jacobian: the full Jacobian of Y by forward mode, in jax.jacfwd's layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eigen_autodiff as ead
+from eigen_autodiff import reference
+
+from _helpers import assert_matches_reference, random_layer
+
+
+def reference_jacobian(x: np.ndarray, w: np.ndarray, activation: str, wrt: str) -> np.ndarray:
+    """dY[b, j]/dW[i, l] = act'(Z[b, j]) X[b, i] [j == l]; dY[b, j]/dX[c, i] likewise."""
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    _, slope = reference.activation(activation, x64 @ w64)
+    batch, outputs = slope.shape
+    inputs = x.shape[1]
+    if wrt == "w":
+        jac = np.zeros((batch, outputs, inputs, outputs))
+        for j in range(outputs):
+            jac[:, j, :, j] = slope[:, j, None] * x64
+    else:
+        jac = np.zeros((batch, outputs, batch, inputs))
+        for b in range(batch):
+            jac[b, :, b, :] = slope[b, :, None] * w64.T
+    return jac
+
+
+@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("wrt", ["w", "x"])
+def test_jacobian_matches_reference(
+    activation: str, dtype: type, wrt: str, rng: np.random.Generator
+) -> None:
+    for shape in [(1, 1, 1), (3, 3, 2), (4, 11, 5), (2, 17, 3)]:
+        x, w = random_layer(rng, *shape, dtype=dtype)
+        jac = ead.jacobian(x, w, activation, wrt=wrt)
+        assert jac.dtype == dtype
+        expected = reference_jacobian(x, w, activation, wrt)
+        assert jac.shape == expected.shape
+        assert_matches_reference(jac, expected, dtype, f"{wrt} at {shape}", elementwise=True)
+
+
+def test_jacobian_contracts_to_the_gradient(rng: np.random.Generator) -> None:
+    x, w = random_layer(rng, 5, 9, 4, np.float64)
+    y = ead.forward(x, w, "tanh")
+    _, (dw, dx) = ead.value_and_grad(x, w, "tanh", wrt=("w", "x"))
+    # dL/dP = sum over outputs of 2 Y dY/dP.
+    assert_matches_reference(
+        np.einsum("bj,bjil->il", 2 * y, ead.jacobian(x, w, "tanh", "w")), dw, np.float64
+    )
+    assert_matches_reference(
+        np.einsum("bj,bjci->ci", 2 * y, ead.jacobian(x, w, "tanh", "x")), dx, np.float64
+    )
+
+
+def test_jacobian_of_empty_shapes() -> None:
+    assert ead.jacobian(np.ones((0, 3)), np.ones((3, 2)), wrt="w").shape == (0, 2, 3, 2)
+    assert ead.jacobian(np.ones((2, 0)), np.ones((0, 2)), wrt="x").shape == (2, 2, 2, 0)
+
+
+def test_jacobian_rejects_unknown_wrt() -> None:
+    with pytest.raises(ValueError, match=r"unknown wrt 'kernel'; expected one of \('w', 'x'\)"):
+        ead.jacobian(np.ones((2, 3)), np.ones((3, 2)), wrt="kernel")
+
+
+def test_jacobian_too_large_for_the_budget_raises_memory_error() -> None:
+    # 2**20 x 2**20 outputs times 2**21 parameters: far beyond any memory, and beyond 2**63
+    # bytes, so the size arithmetic must saturate rather than wrap around.
+    x = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(1 << 20, 2), strides=(0, 0))
+    w = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2, 1 << 20), strides=(0, 0))
+    with pytest.raises(MemoryError, match=r"the Jacobian w.r.t. w .* needs an estimated"):
+        ead.jacobian(x, w, "sin", wrt="w")
