@@ -1,6 +1,7 @@
 // Tests of the C++ core: every public template for float and double, the AutoDiffScalar pitfalls,
 // assertions turned into exceptions, argument checks, and forward mode against reverse mode.
 #include "eigen_autodiff/chunked_forward.hpp"
+#include "eigen_autodiff/contraction.hpp"
 #include "eigen_autodiff/forward_mode.hpp"
 #include "eigen_autodiff/jacobian.hpp"
 #include "eigen_autodiff/reverse_mode.hpp"
@@ -62,6 +63,10 @@ namespace ead = eigen_autodiff;
   template std::uint64_t ead::jacobian_bytes<T>(ead::Index, ead::Index, ead::Index);
 INSTANTIATE_FORWARD(float)
 INSTANTIATE_FORWARD(double)
+template void ead::contract(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<float>,
+                            ead::ConstMatrixView<float>, ead::Transpose, ead::MatrixView<float>);
+template void ead::contract(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<double>,
+                            ead::ConstMatrixView<double>, ead::Transpose, ead::MatrixView<double>);
 INSTANTIATE(float)
 INSTANTIATE(double)
 
@@ -184,6 +189,52 @@ void forward_mode_matches_reverse_mode() {
   }
 }
 
+// The three products, in the calling thread (dense product) and on two threads (Tensor
+// contraction), against a plain triple loop.
+template <typename T>
+void contractions_match_a_plain_loop() {
+  std::mt19937 gen(3);
+  Eigen::ThreadPool pool(2);
+  const Eigen::ThreadPoolDevice two_threads(&pool, 2);
+  const Eigen::ThreadPoolDevice one_thread(&pool, 1);
+  const ead::Index p = 7, q = 5, r = 9;
+  const auto a = random_tensor<T>(gen, p, q);  // used as a (p x q) and as a^T (q x p)
+  const auto b = random_tensor<T>(gen, q, r);
+  const auto bt = random_tensor<T>(gen, r, q);
+  const auto c = random_tensor<T>(gen, p, r);
+  const ead::ConstMatrixView<T> av(a.data(), p, q), bv(b.data(), q, r), btv(bt.data(), r, q),
+      cv(c.data(), p, r);
+  for (const auto* device : {&one_thread, &two_threads}) {
+    std::vector<T> ab(p * r), atc(q * r), abt(p * r);
+    ead::contract(*device, av, bv, ead::Transpose::none, ead::MatrixView<T>(ab.data(), p, r));
+    ead::contract(*device, av, cv, ead::Transpose::a, ead::MatrixView<T>(atc.data(), q, r));
+    ead::contract(*device, av, btv, ead::Transpose::b, ead::MatrixView<T>(abt.data(), p, r));
+    for (ead::Index i = 0; i < p; ++i) {
+      for (ead::Index j = 0; j < r; ++j) {
+        T plain = 0, plain_t = 0;
+        for (ead::Index k = 0; k < q; ++k) {
+          plain += a(i, k) * b(k, j);
+          plain_t += a(i, k) * bt(j, k);
+        }
+        CHECK_CLOSE(ab[i * r + j], plain, 10 * tolerance<T>());
+        CHECK_CLOSE(abt[i * r + j], plain_t, 10 * tolerance<T>());
+      }
+    }
+    for (ead::Index i = 0; i < q; ++i) {
+      for (ead::Index j = 0; j < r; ++j) {
+        T plain = 0;
+        for (ead::Index k = 0; k < p; ++k) {
+          plain += a(k, i) * c(k, j);
+        }
+        CHECK_CLOSE(atc[i * r + j], plain, 10 * tolerance<T>());
+      }
+    }
+    std::vector<T> wrong(p * p);
+    CHECK_THROWS(std::invalid_argument, ead::contract(*device, av, bv, ead::Transpose::none,
+                                                      ead::MatrixView<T>(wrong.data(), p, p)));
+  }
+}
+
 // The known AutoDiffScalar pitfall: constants with empty derivative vectors mixed with seeded
 // values. Regression tests named after the bug.
 void empty_derivative_vectors_mixed_with_seeded_ones() {
@@ -266,6 +317,8 @@ int main() {
   conventions_at_kinks<double>();
   forward_mode_matches_reverse_mode<float>();
   forward_mode_matches_reverse_mode<double>();
+  contractions_match_a_plain_loop<float>();
+  contractions_match_a_plain_loop<double>();
   empty_derivative_vectors_mixed_with_seeded_ones();
   eigen_assertions_become_exceptions();
   argument_checks();

@@ -6,24 +6,18 @@
 #include <vector>
 
 #include "eigen_autodiff/activations.hpp"
+#include "eigen_autodiff/contraction.hpp"
 #include "eigen_autodiff/layer.hpp"
 #include "eigen_autodiff/parallel.hpp"
 
 namespace eigen_autodiff {
 
-// z = x . w on the device. An empty contracted index gives zeros.
+// z = x . w on the device.
 template <typename T, typename Device>
 void contract_into(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
                    MatrixView<T> z) {
   check_layer_shapes(x.dimension(0), x.dimension(1), w.dimension(0), w.dimension(1));
-  if (z.size() == 0) {
-    return;
-  }
-  if (x.dimension(1) == 0) {
-    z.setZero();
-    return;
-  }
-  z.device(device) = x.contract(w, product_dims);
+  contract(device, x, w, Transpose::none, z);
 }
 
 // y = activation(x . w), written into y (shape B x M). Act is any elementwise function object
@@ -76,23 +70,11 @@ double value_and_grad_reverse(const Device& device, ConstMatrixView<T> x, ConstM
   const ConstMatrixView<T> g_const(workspace, batch, outputs);
   if (dw != nullptr) {
     // dW = X^T . G: contract the batch index of both.
-    const Eigen::array<Eigen::IndexPair<Index>, 1> batch_dims = {Eigen::IndexPair<Index>(0, 0)};
-    MatrixView<T> dw_view(dw, x.dimension(1), outputs);
-    if (batch == 0) {
-      dw_view.setZero();
-    } else if (dw_view.size() > 0) {
-      dw_view.device(device) = x.contract(g_const, batch_dims);
-    }
+    contract(device, x, g_const, Transpose::a, MatrixView<T>(dw, x.dimension(1), outputs));
   }
   if (dx != nullptr) {
     // dX = G . W^T: contract the output index of both.
-    const Eigen::array<Eigen::IndexPair<Index>, 1> output_dims = {Eigen::IndexPair<Index>(1, 1)};
-    MatrixView<T> dx_view(dx, batch, x.dimension(1));
-    if (outputs == 0) {
-      dx_view.setZero();
-    } else if (dx_view.size() > 0) {
-      dx_view.device(device) = g_const.contract(w, output_dims);
-    }
+    contract(device, g_const, w, Transpose::b, MatrixView<T>(dx, batch, x.dimension(1)));
   }
   return loss;
 }

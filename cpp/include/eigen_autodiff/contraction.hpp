@@ -1,0 +1,61 @@
+// The three matrix products of the layer, C = op(A) . op(B) on row-major views, each computed the
+// fastest way Eigen offers for its size: Eigen::Tensor contraction on the thread pool when the
+// device has several threads, Eigen's dense product (the same GEMM kernels without the Tensor
+// module's set-up, about 7x cheaper on a 3x3 layer) in the calling thread otherwise.
+#pragma once
+
+#include <stdexcept>
+
+#include "eigen_autodiff/layer.hpp"
+
+namespace eigen_autodiff {
+
+// Which index of each operand is contracted: A's last and B's first is A.B.
+enum class Transpose { none, a, b };
+
+template <typename T, typename Device>
+void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, Transpose op,
+              MatrixView<T> c) {
+  const Index inner = op == Transpose::a ? a.dimension(0) : a.dimension(1);
+  const Index rows = op == Transpose::a ? a.dimension(1) : a.dimension(0);
+  const Index cols = op == Transpose::b ? b.dimension(0) : b.dimension(1);
+  const Index b_inner = op == Transpose::b ? b.dimension(1) : b.dimension(0);
+  if (inner != b_inner || c.dimension(0) != rows || c.dimension(1) != cols) {
+    throw std::invalid_argument(
+        "contract: operands of shapes " + detail::shape_string(a.dimension(0), a.dimension(1)) +
+        " and " + detail::shape_string(b.dimension(0), b.dimension(1)) +
+        " do not give a result of shape " + detail::shape_string(c.dimension(0), c.dimension(1)));
+  }
+  if (c.size() == 0) {
+    return;
+  }
+  if (inner == 0) {
+    c.setZero();
+    return;
+  }
+  if (device.numThreads() > 1) {
+    const Index a_index = op == Transpose::a ? 0 : 1;
+    const Index b_index = op == Transpose::b ? 1 : 0;
+    const Eigen::array<Eigen::IndexPair<Index>, 1> dims = {
+        Eigen::IndexPair<Index>(a_index, b_index)};
+    c.device(device) = a.contract(b, dims);
+    return;
+  }
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const Matrix> a_matrix(a.data(), a.dimension(0), a.dimension(1));
+  const Eigen::Map<const Matrix> b_matrix(b.data(), b.dimension(0), b.dimension(1));
+  Eigen::Map<Matrix> c_matrix(c.data(), rows, cols);
+  switch (op) {
+    case Transpose::none:
+      c_matrix.noalias() = a_matrix * b_matrix;
+      break;
+    case Transpose::a:
+      c_matrix.noalias() = a_matrix.transpose() * b_matrix;
+      break;
+    case Transpose::b:
+      c_matrix.noalias() = a_matrix * b_matrix.transpose();
+      break;
+  }
+}
+
+}  // namespace eigen_autodiff
