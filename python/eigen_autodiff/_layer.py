@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal, Union
 
 from numpy.typing import ArrayLike
 
-from ._arrays import FloatArray, as_float_arrays, check_activation_name, check_layer_shapes
+from ._arrays import FloatArray, check_activation_name, layer_arrays
 from ._native import _core
 
 WRT_ITEMS = ("w", "x")
@@ -33,14 +34,17 @@ def forward(x: ArrayLike, w: ArrayLike, activation: str = "sin") -> FloatArray:
 
     """
     name = check_activation_name(activation)
-    x_array, w_array = as_float_arrays(x=x, w=w)
-    check_layer_shapes(x_array, w_array)
+    x_array, w_array = layer_arrays(x, w)
     return _core.layer_forward(x_array, w_array, name)
 
 
 def parse_wrt(wrt: Wrt, allowed: Sequence[str] = WRT_ITEMS) -> tuple[str, ...]:
     """The items of ``wrt`` as a tuple; ValueError for unknown or repeated items."""
-    items = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    return _checked_items((wrt,) if isinstance(wrt, str) else tuple(wrt), tuple(allowed))
+
+
+@lru_cache(maxsize=64)
+def _checked_items(items: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
     for item in items:
         if item not in allowed:
             raise ValueError(f"unknown wrt item {item!r}; expected items from {tuple(allowed)}")
@@ -74,11 +78,11 @@ def value_and_grad(
     """
     name = check_activation_name(activation)
     items = parse_wrt(wrt)
-    if mode not in MODES:
+    compute = _VALUE_AND_GRAD.get(mode)
+    if compute is None:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-    x_array, w_array = as_float_arrays(x=x, w=w)
-    check_layer_shapes(x_array, w_array)
-    loss, dx, dw = _VALUE_AND_GRAD[mode](x_array, w_array, name, "x" in items, "w" in items)
+    x_array, w_array = layer_arrays(x, w)
+    loss, dx, dw = compute(x_array, w_array, name, "x" in items, "w" in items)
     grads = {"x": dx, "w": dw}
     return loss, tuple(_computed(grads[item]) for item in items)
 
@@ -105,6 +109,5 @@ def jacobian(x: ArrayLike, w: ArrayLike, activation: str = "sin", wrt: str = "w"
     name = check_activation_name(activation)
     if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
         raise ValueError(f"unknown wrt {wrt!r}; expected one of {WRT_ITEMS}")
-    x_array, w_array = as_float_arrays(x=x, w=w)
-    check_layer_shapes(x_array, w_array)
+    x_array, w_array = layer_arrays(x, w)
     return _core.layer_jacobian(x_array, w_array, name, wrt)
