@@ -15,6 +15,7 @@ Example:
 """
 
 from ._activations import ACTIVATIONS, derivative
+from ._check_grad import GradCheckError, GradCheckReport, check_grad
 from ._custom_layer import CustomLayer
 from ._layer import forward, jacobian, value_and_grad
 from ._native import _core
@@ -29,7 +30,10 @@ get_memory_budget = _core.get_memory_budget
 __all__ = [
     "ACTIVATIONS",
     "CustomLayer",
+    "GradCheckError",
+    "GradCheckReport",
     "__version__",
+    "check_grad",
     "derivative",
     "forward",
     "get_memory_budget",

@@ -1,0 +1,255 @@
+"""check_grad: AD derivatives against finite differences, the reference and float64.
+
+Central finite differences in float64, the NumPy reference for built-in activations and, for
+float32, the float64 AD result are each an independent estimate of the same derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import reference
+from ._activations import derivative
+from ._arrays import as_float_arrays
+from ._layer import Mode, Wrt, parse_wrt, value_and_grad
+
+# Tolerances of torch.autograd.gradcheck (float64) and jax.test_util.check_grads (float32).
+TOLERANCES = {
+    np.dtype(np.float64): (1e-3, 1e-5),  # (rtol, atol)
+    np.dtype(np.float32): (2e-3, 2e-3),
+}
+# Central differences with a step relative to the point: h = STEP * max(1, |p|).
+STEP = 1e-6
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison of the AD derivative with an independent estimate."""
+
+    against: str
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple[Any, ...] | None
+    passed: bool
+
+
+@dataclass(frozen=True)
+class GradCheckReport:
+    """What check_grad found. ``passed`` holds when every comparison passed."""
+
+    what: str
+    dtype: str
+    rtol: float
+    atol: float
+    step: float
+    comparisons: tuple[Comparison, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every comparison stayed within the tolerances."""
+        return all(c.passed for c in self.comparisons)
+
+    def _worst(self) -> Comparison | None:
+        failing = [c for c in self.comparisons if not c.passed] or list(self.comparisons)
+        return max(failing, key=lambda c: c.max_abs_error, default=None)
+
+    @property
+    def max_abs_error(self) -> float:
+        """Largest |AD - estimate| over all comparisons."""
+        return max((c.max_abs_error for c in self.comparisons), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        """Largest |AD - estimate| / |estimate| over all comparisons."""
+        return max((c.max_rel_error for c in self.comparisons), default=0.0)
+
+    @property
+    def worst_index(self) -> tuple[Any, ...] | None:
+        """Where the worst comparison was worst: an index of x, or (parameter, index)."""
+        worst = self._worst()
+        return None if worst is None else worst.worst_index
+
+    def __repr__(self) -> str:
+        lines = [
+            f"GradCheckReport({self.what}, {self.dtype}: "
+            f"{'passed' if self.passed else 'FAILED'}; rtol={self.rtol:g}, atol={self.atol:g}, "
+            f"finite-difference step {self.step:g} * max(1, |p|))"
+        ]
+        for c in self.comparisons:
+            lines.append(
+                f"  {'ok    ' if c.passed else 'FAILED'} against {c.against}: "
+                f"max abs error {c.max_abs_error:.3g}, max rel error {c.max_rel_error:.3g}"
+                + ("" if c.worst_index is None else f", worst at {c.worst_index}")
+            )
+        return "\n".join(lines)
+
+
+class GradCheckError(AssertionError):
+    """Raised by check_grad(..., raise_on_failure=True) when a comparison fails."""
+
+    def __init__(self, report: GradCheckReport) -> None:
+        super().__init__(repr(report))
+        self.report = report
+
+
+def _compare(
+    against: str,
+    ours: NDArray[Any],
+    expected: NDArray[Any],
+    rtol: float,
+    atol: float,
+    label: str | None = None,
+) -> Comparison:
+    ours64 = np.asarray(ours, np.float64)
+    expected64 = np.asarray(expected, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(ours64 - expected64)
+        # Equal infinities agree; NaN anywhere disagrees.
+        error = np.where(ours64 == expected64, 0.0, error)
+        error = np.where(np.isnan(error), np.inf, error)
+        relative = error / np.maximum(np.abs(expected64), np.finfo(np.float64).tiny)
+        excess = error / (atol + rtol * np.abs(expected64))
+    if error.size == 0:
+        return Comparison(against, 0.0, 0.0, None, True)
+    worst = np.unravel_index(int(np.argmax(np.nan_to_num(excess, nan=np.inf))), error.shape)
+    index = tuple(int(i) for i in worst)
+    return Comparison(
+        against,
+        float(np.max(error)),
+        float(np.max(relative)),
+        (label, index) if label is not None else index,
+        bool(np.all(excess <= 1.0)),
+    )
+
+
+def _report(
+    what: str, dtype: np.dtype[Any], comparisons: list[Comparison], raise_on_failure: bool
+) -> GradCheckReport:
+    rtol, atol = TOLERANCES[dtype]
+    report = GradCheckReport(what, dtype.name, rtol, atol, STEP, tuple(comparisons))
+    if raise_on_failure and not report.passed:
+        raise GradCheckError(report)
+    return report
+
+
+def _activation_check(activation: Any, x: ArrayLike, raise_on_failure: bool) -> GradCheckReport:
+    (points,) = as_float_arrays(x=x)
+    dtype = points.dtype
+    rtol, atol = TOLERANCES[dtype]
+    _, slope = derivative(activation, points)
+    # Finite differences in float64 at the points as the dtype represents them.
+    at = points.astype(np.float64)
+    step = STEP * np.maximum(1.0, np.abs(at))
+    plus, _ = derivative(activation, at + step)
+    minus, _ = derivative(activation, at - step)
+    estimate = (np.asarray(plus) - np.asarray(minus)) / (2 * step)
+    comparisons = [_compare("central finite differences (float64)", slope, estimate, rtol, atol)]
+    if isinstance(activation, str) and activation in reference.ACTIVATIONS:
+        _, exact = reference.activation(activation, at)
+        comparisons.append(_compare("the NumPy reference", slope, exact, rtol, atol))
+    if dtype == np.float32:
+        _, slope64 = derivative(activation, at)
+        comparisons.append(_compare("the float64 AD derivative", slope, slope64, rtol, atol))
+    return _report(f"activation {_name(activation)}", dtype, comparisons, raise_on_failure)
+
+
+def _layer_check(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: Any,
+    wrt: Wrt,
+    mode: Mode,
+    raise_on_failure: bool,
+) -> GradCheckReport:
+    items = parse_wrt(wrt)
+    x_array, w_array = as_float_arrays(x=x, w=w)
+    dtype = x_array.dtype
+    rtol, atol = TOLERANCES[dtype]
+    _, grads = value_and_grad(x_array, w_array, activation, wrt=items, mode=mode)
+    x64, w64 = x_array.astype(np.float64), w_array.astype(np.float64)
+    parameters = {"x": x64, "w": w64}
+
+    def loss(name: str, value: NDArray[np.float64]) -> float:
+        args = {**parameters, name: value}
+        return value_and_grad(args["x"], args["w"], activation, wrt=())[0]
+
+    comparisons = []
+    for name, grad in zip(items, grads):
+        base = parameters[name]
+        estimate = np.zeros_like(base)
+        for index in np.ndindex(base.shape):
+            h = STEP * max(1.0, float(abs(base[index])))
+            shifted = base.copy()
+            shifted[index] = base[index] + h
+            upper = loss(name, shifted)
+            shifted[index] = base[index] - h
+            estimate[index] = (upper - loss(name, shifted)) / (2 * h)
+        comparisons.append(
+            _compare(f"central finite differences of dL/d{name} (float64)", grad, estimate,
+                     rtol, atol, label=name)
+        )  # fmt: skip
+        if isinstance(activation, str) and activation in reference.ACTIVATIONS:
+            _, (exact,) = reference.value_and_grad(x64, w64, activation, wrt=(name,))
+            comparisons.append(
+                _compare(f"the NumPy reference dL/d{name}", grad, exact, rtol, atol, label=name)
+            )
+        if dtype == np.float32:
+            _, (grad64,) = value_and_grad(x64, w64, activation, wrt=(name,), mode=mode)
+            comparisons.append(
+                _compare(f"the float64 AD dL/d{name}", grad, grad64, rtol, atol, label=name)
+            )
+    what = f"layer {_name(activation)}, mode {mode}, X {x_array.shape}, W {w_array.shape}"
+    return _report(what, dtype, comparisons, raise_on_failure)
+
+
+def _name(activation: Any) -> str:
+    return activation if isinstance(activation, str) else getattr(activation, "__name__", "f")
+
+
+def check_grad(
+    first: str | Callable[..., Any] | ArrayLike,
+    second: ArrayLike,
+    activation: str | Callable[..., Any] | None = None,
+    wrt: Wrt = ("w",),
+    *,
+    mode: Mode = "reverse",
+    raise_on_failure: bool = False,
+) -> GradCheckReport:
+    """Check AD derivatives against finite differences, the reference and float64.
+
+    Two forms:
+
+    - ``check_grad(activation, x)``: the elementwise derivative of ``activation`` at ``x``;
+    - ``check_grad(x, w, activation="sin", wrt=("w",), mode="reverse")``: the gradients of the
+      layer's loss ``sum(activation(x @ w)**2)``.
+
+    The AD derivative, in the dtype of the inputs, is compared with central finite differences
+    computed in float64 (step ``1e-6 * max(1, |p|)`` per point), with the NumPy reference for
+    built-in activations, and for float32 with the float64 AD result, using gradcheck's
+    tolerances in float64 (rtol 1e-3, atol 1e-5) and check_grads' in float32 (2e-3).
+    Finite differences take two loss evaluations per parameter entry: meant for small layers.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> ead.check_grad("tanh", np.linspace(-3, 3, 7)).passed
+        True
+        >>> report = ead.check_grad(np.ones((2, 3)), np.full((3, 2), 0.5), "sin", wrt=("w", "x"))
+        >>> report.passed, report.max_rel_error < 1e-6
+        (True, True)
+
+    """
+    if activation is None and (isinstance(first, str) or callable(first)):
+        return _activation_check(first, second, raise_on_failure)
+    return _layer_check(
+        first,  # type: ignore[arg-type]
+        second,
+        "sin" if activation is None else activation,
+        wrt,
+        mode,
+        raise_on_failure,
+    )

@@ -1,0 +1,62 @@
+"""ead.check_grad passes where AD is right and fails, usefully, where it is not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eigen_autodiff as ead
+from eigen_autodiff import reference
+
+from _helpers import random_layer
+
+
+@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_check_grad_passes_on_every_builtin_at_random_layers(
+    activation: str, mode: str, rng: np.random.Generator
+) -> None:
+    x, w = random_layer(rng, 3, 4, 2, np.float64)
+    if activation == "relu":  # keep Z off the kink, where finite differences straddle it
+        x, w = np.abs(x) + 0.1, np.abs(w) + 0.1
+    report = ead.check_grad(x, w, activation, wrt=("w", "x"), mode=mode)
+    assert report.passed, report
+    assert report.max_rel_error < 1e-6
+    assert len(report.comparisons) == 4  # finite differences and reference, for w and x
+
+
+@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_check_grad_passes_on_every_builtin_elementwise(activation: str, dtype: type) -> None:
+    x = np.linspace(-4.0, 4.0, 41).astype(dtype) + dtype(0.05)  # avoids relu's kink at 0
+    report = ead.check_grad(activation, x)
+    assert report.passed, report
+    assert report.dtype == np.dtype(dtype).name
+
+
+def test_float32_layer_is_also_compared_with_float64(rng: np.random.Generator) -> None:
+    x, w = random_layer(rng, 2, 3, 2, np.float32)
+    report = ead.check_grad(x, w, "tanh")
+    assert report.passed, report
+    assert [c.against for c in report.comparisons][-1] == "the float64 AD dL/dw"
+    assert (report.rtol, report.atol) == (2e-3, 2e-3)
+
+
+def test_kink_fails_with_the_index_of_the_kink() -> None:
+    report = ead.check_grad("relu", np.array([-1.0, 0.0, 1.0]))
+    assert not report.passed
+    assert report.worst_index == (1,)
+    assert report.max_abs_error == pytest.approx(0.5)
+    assert "FAILED against central finite differences" in repr(report)
+
+
+def test_naive_inverse_exponential_fails_in_float32_at_100() -> None:
+    report = ead.check_grad("inv_exp", np.array([1.0, 100.0], dtype=np.float32))
+    assert not report.passed
+    assert report.worst_index == (1,)
+
+
+def test_raise_on_failure() -> None:
+    with pytest.raises(ead.GradCheckError, match="FAILED") as info:
+        ead.check_grad("relu", np.zeros(2), raise_on_failure=True)
+    assert not info.value.report.passed
