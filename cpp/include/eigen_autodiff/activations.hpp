@@ -9,6 +9,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "eigen_autodiff/custom_derivative.hpp"
 #include "eigen_autodiff/scalar_math.hpp"
 #include "eigen_autodiff/types.hpp"
 
@@ -74,16 +75,25 @@ struct Relu {
   }
 };
 
-// log(1 + exp(x)) in a form whose value and derivative stay finite for every finite x.
+// log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exp's argument is never positive, so value and
+// derivative stay finite for every finite x. The derivative is supplied by hand as the sigmoid
+// computed from the same exp(-|x|), instead of differentiating the formula: one exp instead of
+// an AD chain through exp and log1p, and the derivative as accurate as the sigmoid itself.
 struct Softplus {
   static constexpr std::string_view name = "softplus";
   template <typename S>
   S operator()(const S& x) const {
+    using std::abs;
     using std::exp;
-    if (value_of(x) > 0) {
-      return x + eigen_autodiff::log1p(S(exp(-x)));
+    using T = value_type_t<S>;
+    const T v = value_of(x);
+    const T e = exp(-abs(v));
+    const T value = (v > 0 ? v : T(0)) + eigen_autodiff::log1p(e);
+    if constexpr (is_autodiff<S>::value) {
+      return with_derivative(x, value, (v >= 0 ? T(1) : e) / (T(1) + e));
+    } else {
+      return value;
     }
-    return eigen_autodiff::log1p(S(exp(x)));
   }
 };
 
