@@ -52,11 +52,12 @@ struct Tanh {
 };
 
 // The article's my_function, 1 / (1 + exp(-x)), overflows exp for large negative x (and its
-// derivative becomes inf/inf = NaN); the branch keeps exp's argument non-positive.
+// derivative becomes inf/inf = NaN); the branch keeps exp's argument non-positive. Forced inline:
+// with two return paths GCC may call it out of line, returning through memory at twice the cost.
 struct Sigmoid {
   static constexpr std::string_view name = "sigmoid";
   template <typename S>
-  S operator()(const S& x) const {
+  EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::exp;
     if (value_of(x) >= 0) {
       return S(1) / (S(1) + exp(-x));
@@ -79,10 +80,11 @@ struct Relu {
 // derivative stay finite for every finite x. The derivative is supplied by hand as the sigmoid
 // computed from the same exp(-|x|), instead of differentiating the formula: one exp instead of
 // an AD chain through exp and log1p, and the derivative as accurate as the sigmoid itself.
+// Forced inline, as the sigmoid.
 struct Softplus {
   static constexpr std::string_view name = "softplus";
   template <typename S>
-  S operator()(const S& x) const {
+  EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::abs;
     using std::exp;
     using T = value_type_t<S>;
@@ -185,7 +187,18 @@ inline Activation activation_from_name(std::string_view name) {
                               "'; built-in activations: " + activation_names_joined());
 }
 
+// The activation's value at each of n points: y[k] = activation(x[k]) (y may be x). Activations
+// that evaluate many points faster than one at a time (traced programs) overload this.
+template <typename T, typename Act>
+void activation_values(const Act& activation, const T* x, T* y, Index n) {
+  for (Index k = 0; k < n; ++k) {
+    y[k] = activation(x[k]);
+  }
+}
+
 // Value and derivative of an activation at each of n points (one-derivative AutoDiffScalar).
+// Activations that evaluate many points faster than one at a time (traced programs) overload
+// this.
 template <typename T, typename Act>
 void activation_value_and_derivative(const Act& activation, const T* x, T* value, T* derivative,
                                      Index n) {
