@@ -22,8 +22,8 @@ ConstMatrixView<T> view(const CArray<T>& a) {
 }
 
 template <typename T>
-CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::string& name) {
-  const ActivationSpec spec = resolve_activation(name);
+CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation) {
+  const ActivationSpec spec = resolve_activation(activation);
   const ConstMatrixView<T> xv = view(x);
   const ConstMatrixView<T> wv = view(w);
   check_layer_shapes(xv.dimension(0), xv.dimension(1), wv.dimension(0), wv.dimension(1));
@@ -40,9 +40,9 @@ CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::st
 }
 
 template <typename T>
-py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const std::string& name,
+py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
                             bool wrt_x, bool wrt_w, const std::string& mode) {
-  const ActivationSpec spec = resolve_activation(name);
+  const ActivationSpec spec = resolve_activation(activation);
   const ConstMatrixView<T> xv = view(x);
   const ConstMatrixView<T> wv = view(w);
   const Index batch = xv.dimension(0);
