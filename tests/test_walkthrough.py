@@ -29,6 +29,9 @@ def test_walkthrough_prints_the_articles_steps_with_small_differences() -> None:
     assert len(differences) == 3
     assert max(differences) < 1e-12
     assert "float32: f(100) = 0, AD derivative f'(100) = nan" in out
+    # The article's fix, ead.custom_derivative: finite and negative in float32 too.
+    assert "float32: f(100) = 0, custom derivative f'(100) = -3.78351e-44" in out
+    assert "float64: f(100) = 3.72008e-44, custom derivative f'(100) = -3.72008e-44" in out
 
 
 def test_walkthrough_in_float32_stays_within_float32_accuracy() -> None:

@@ -11,8 +11,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 
 #include "eigen_autodiff/activations.hpp"
+#include "eigen_autodiff/traced_activation.hpp"
 
 namespace eigen_autodiff::bindings {
 
@@ -27,6 +30,7 @@ void register_forward_modes(py::module_& m);
 void register_jacobian(py::module_& m);
 void register_layer(py::module_& m);
 void register_runtime(py::module_& m);
+void register_traced(py::module_& m);
 
 // A thread pool and the devices that run Tensor expressions on it. Calls hold a shared_ptr for
 // their whole duration, so set_num_threads never destroys a pool that is in use.
@@ -48,18 +52,32 @@ struct ComputeContext {
 // The current context; call with the GIL held.
 std::shared_ptr<const ComputeContext> compute_context();
 
-// An activation as the bindings receive it, resolved with the GIL held: for now a built-in.
-using ActivationSpec = Activation;
+// An activation as the bindings receive it, resolved with the GIL held: a built-in, or a traced
+// program. The shared_ptr keeps the program alive while the GIL is released, even if Python drops
+// its last reference meanwhile.
+using ActivationSpec = std::variant<Activation, std::shared_ptr<const TracedProgram>>;
 
-inline ActivationSpec resolve_activation(const std::string& name) {
-  return activation_from_name(name);
+// A built-in name (str) or a TracedProgram; TypeError for anything else. Python callables are
+// traced into TracedProgram by the facade (eigen_autodiff._activation_spec) before they get here.
+inline ActivationSpec resolve_activation(const py::handle& activation) {
+  if (py::isinstance<py::str>(activation)) {
+    return activation_from_name(activation.cast<std::string>());
+  }
+  if (py::isinstance<TracedProgram>(activation)) {
+    return std::shared_ptr<const TracedProgram>(activation.cast<std::shared_ptr<TracedProgram>>());
+  }
+  throw py::type_error("activation must be a built-in name or a TracedProgram, got " +
+                       std::string(py::str(py::type::handle_of(activation).attr("__name__"))));
 }
 
 // Calls f with the activation's function object (GIL not needed). Every computation goes through
 // here, so a new kind of activation needs adding in this one place.
 template <typename F>
 decltype(auto) with_activation(const ActivationSpec& activation, F&& f) {
-  return visit_activation(activation, std::forward<F>(f));
+  if (const auto* program = std::get_if<std::shared_ptr<const TracedProgram>>(&activation)) {
+    return f(TracedActivation{program->get()});
+  }
+  return visit_activation(std::get<Activation>(activation), std::forward<F>(f));
 }
 
 // Raises MemoryError (with the GIL held) when a request would need more than the budget.

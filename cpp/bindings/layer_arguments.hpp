@@ -13,8 +13,9 @@ namespace eigen_autodiff::bindings {
 
 template <typename T>
 struct LayerArguments {
-  LayerArguments(const CArray<T>& x_array, const CArray<T>& w_array, const std::string& name)
-      : activation(resolve_activation(name)),
+  LayerArguments(const CArray<T>& x_array, const CArray<T>& w_array,
+                 const py::object& activation_object)
+      : activation(resolve_activation(activation_object)),
         x(matrix_view(x_array)),
         w(matrix_view(w_array)),
         batch(x.dimension(0)),

@@ -1,4 +1,4 @@
-// Built-in activations: their names and their elementwise values and derivatives.
+// Activations: the built-in names, and elementwise values and derivatives of any activation.
 #include "bindings.hpp"
 
 #include <vector>
@@ -10,8 +10,8 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-py::tuple value_and_derivative(const std::string& name, const CArray<T>& x) {
-  const ActivationSpec spec = resolve_activation(name);
+py::tuple value_and_derivative(const py::object& activation, const CArray<T>& x) {
+  const ActivationSpec spec = resolve_activation(activation);
   const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
   CArray<T> value(shape);
   CArray<T> derivative(shape);
@@ -34,7 +34,9 @@ void register_activations(py::module_& m) {
   }
   m.attr("ACTIVATIONS") = py::tuple(names);
 
-  const char* doc = "Value and derivative of a built-in activation at each element of x.";
+  const char* doc =
+      "Value and derivative of an activation (built-in name or TracedProgram) at each element of "
+      "x.";
   m.def("activation_value_and_derivative", &value_and_derivative<float>, py::arg("activation"),
         py::arg("x").noconvert(), doc);
   m.def("activation_value_and_derivative", &value_and_derivative<double>, py::arg("activation"),

@@ -11,9 +11,9 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-py::tuple chunked_py(const CArray<T>& x, const CArray<T>& w, const std::string& name, bool wrt_x,
-                     bool wrt_w) {
-  const LayerArguments<T> args(x, w, name);
+py::tuple chunked_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
+                     bool wrt_x, bool wrt_w) {
+  const LayerArguments<T> args(x, w, activation);
   check_memory_budget(chunked_forward_bytes<T, forward_chunk_size>(args.batch, args.inputs,
                                                                    args.outputs, wrt_x, wrt_w),
                       "forward mode on " + args.shapes());
@@ -29,9 +29,9 @@ py::tuple chunked_py(const CArray<T>& x, const CArray<T>& w, const std::string& 
 }
 
 template <typename T>
-py::tuple dynamic_py(const CArray<T>& x, const CArray<T>& w, const std::string& name, bool wrt_x,
-                     bool wrt_w) {
-  const LayerArguments<T> args(x, w, name);
+py::tuple dynamic_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
+                     bool wrt_x, bool wrt_w) {
+  const LayerArguments<T> args(x, w, activation);
   check_memory_budget(
       forward_mode_workspace_bytes<T>(args.batch, args.inputs, args.outputs, wrt_x, wrt_w),
       "forward mode with dynamic derivative vectors on " + args.shapes());

@@ -9,9 +9,9 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const std::string& name,
+CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
                       const std::string& wrt) {
-  const LayerArguments<T> args(x, w, name);
+  const LayerArguments<T> args(x, w, activation);
   if (wrt != "w" && wrt != "x") {
     throw py::value_error("unknown wrt '" + wrt + "'; expected 'w' or 'x'");
   }

@@ -11,8 +11,8 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::string& name) {
-  const LayerArguments<T> args(x, w, name);
+CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation) {
+  const LayerArguments<T> args(x, w, activation);
   CArray<T> y({args.batch, args.outputs});
   const auto context = compute_context();
   {
@@ -26,9 +26,9 @@ CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const std::st
 }
 
 template <typename T>
-py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const std::string& name,
+py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
                             bool wrt_x, bool wrt_w) {
-  const LayerArguments<T> args(x, w, name);
+  const LayerArguments<T> args(x, w, activation);
   check_memory_budget(reverse_mode_bytes<T>(args.batch, args.inputs, args.outputs, wrt_x, wrt_w),
                       "reverse mode on " + args.shapes());
   const auto context = compute_context();

@@ -3,6 +3,9 @@
 The custom layer ``Y = activation(X @ W)`` (a Keras Dense without bias), its loss
 ``sum(Y**2)`` and the loss's gradients, plus elementwise activation derivatives, are computed by
 a header-only C++ library built on ``Eigen::AutoDiffScalar`` and ``Eigen::Tensor`` contractions.
+An activation is a built-in name or a Python function written with ``ead.sin``, ``ead.where``,
+... or NumPy ufuncs: it is traced once into a program that C++ differentiates per element.
+``ead.custom_derivative`` supplies a derivative where the automatic one is numerically wrong.
 
 Example:
     >>> import numpy as np, eigen_autodiff as ead
@@ -14,11 +17,36 @@ Example:
 
 """
 
+from ._activation_spec import ActivationLike
 from ._activations import ACTIVATIONS, derivative
 from ._check_grad import GradCheckError, GradCheckReport, check_grad
+from ._custom_derivative import CustomDerivative, custom_derivative
 from ._custom_layer import CustomLayer
 from ._layer import forward, jacobian, value_and_grad
 from ._native import _core
+from ._primitives import (
+    abs,
+    cos,
+    cosh,
+    erf,
+    exp,
+    expm1,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    pow,
+    sigmoid,
+    sin,
+    sinh,
+    softplus,
+    sqrt,
+    tan,
+    tanh,
+    where,
+)
+from ._symbolic import TracedCondition, TracedValue
+from ._trace import trace
 
 __version__: str = _core.__version__
 
@@ -27,19 +55,47 @@ get_num_threads = _core.get_num_threads
 set_memory_budget = _core.set_memory_budget
 get_memory_budget = _core.get_memory_budget
 
+TracedProgram = _core.TracedProgram
+
 __all__ = [
     "ACTIVATIONS",
+    "ActivationLike",
+    "CustomDerivative",
     "CustomLayer",
     "GradCheckError",
     "GradCheckReport",
+    "TracedCondition",
+    "TracedProgram",
+    "TracedValue",
     "__version__",
+    "abs",
     "check_grad",
+    "cos",
+    "cosh",
+    "custom_derivative",
     "derivative",
+    "erf",
+    "exp",
+    "expm1",
     "forward",
     "get_memory_budget",
     "get_num_threads",
     "jacobian",
+    "log",
+    "log1p",
+    "maximum",
+    "minimum",
+    "pow",
     "set_memory_budget",
     "set_num_threads",
+    "sigmoid",
+    "sin",
+    "sinh",
+    "softplus",
+    "sqrt",
+    "tan",
+    "tanh",
+    "trace",
     "value_and_grad",
+    "where",
 ]

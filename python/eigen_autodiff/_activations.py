@@ -1,4 +1,4 @@
-"""Built-in activations, evaluated with their derivatives in C++."""
+"""Activations evaluated elementwise with their derivatives in C++."""
 
 from __future__ import annotations
 
@@ -6,28 +6,33 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
-from ._arrays import as_float_arrays, check_activation_name
+from ._activation_spec import ActivationLike, activation_spec
+from ._arrays import as_float_arrays
 from ._native import _core
 
 ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
 
 
-def derivative(activation: str, x: ArrayLike) -> tuple[Any, Any]:
+def derivative(activation: ActivationLike, x: ArrayLike) -> tuple[Any, Any]:
     """Value and derivative of ``activation`` at every element of ``x``.
 
-    Both results have the shape of ``x``; a scalar ``x`` gives NumPy scalars, as a ufunc does.
-    The derivative comes from a one-derivative ``Eigen::AutoDiffScalar``.
+    ``activation`` is a built-in name or a Python callable (traced into C++, see
+    ``ead.trace``). Both results have the shape of ``x``; a scalar ``x`` gives NumPy scalars,
+    as a ufunc does. The derivative comes from a one-derivative ``Eigen::AutoDiffScalar``.
 
     Example:
         >>> import eigen_autodiff as ead
         >>> value, slope = ead.derivative("sigmoid", 2.0)
         >>> print(f"{value:.4f} {slope:.5f}")
         0.8808 0.10499
+        >>> value, slope = ead.derivative(lambda x: x * ead.sigmoid(x), 0.0)  # swish
+        >>> print(value, slope)
+        0.0 0.5
 
     """
-    name = check_activation_name(activation)
+    spec = activation_spec(activation)
     (array,) = as_float_arrays(x=x)
-    value, slope = _core.activation_value_and_derivative(name, array)
+    value, slope = _core.activation_value_and_derivative(spec, array)
     if array.ndim == 0:
         return value[()], slope[()]
     return value, slope

@@ -82,12 +82,3 @@ def check_layer_shapes(x: FloatArray, w: FloatArray) -> None:
             f"x has shape {x.shape} and w has shape {w.shape}: "
             f"x.shape[1] ({x.shape[1]}) must equal w.shape[0] ({w.shape[0]})"
         )
-
-
-def check_activation_name(activation: object) -> str:
-    """The activation as a built-in name; TypeError for anything else."""
-    if not isinstance(activation, str):
-        raise TypeError(
-            f"activation must be the name of a built-in activation, got {type(activation).__name__}"
-        )
-    return activation

@@ -1,5 +1,6 @@
 # Stub of the compiled module eigen_autodiff._core (cpp/bindings). tests/test_stub.py checks that
 # it lists the module's names and each overload's parameters.
+from collections.abc import Sequence
 from typing import overload
 
 import numpy as np
@@ -8,55 +9,96 @@ from numpy.typing import NDArray
 __version__: str
 ACTIVATIONS: tuple[str, ...]
 
+# (op, lane, dst, a, b, c, constant); see cpp/include/eigen_autodiff/traced_program.hpp.
+Instruction = tuple[str, str, int, int, int, int, float]
+
+class TracedProgram:
+    def __init__(
+        self, instructions: Sequence[Instruction], output: int, name: str = ""
+    ) -> None: ...
+    @property
+    def instructions(self) -> list[Instruction]: ...
+    @property
+    def output(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+# A built-in activation's name, or a traced program.
+ActivationSpec = str | TracedProgram
+
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 def set_memory_budget(bytes: int) -> None: ...
 def get_memory_budget() -> int: ...
 @overload
 def activation_value_and_derivative(  # type: ignore[overload-overlap]
-    activation: str, x: NDArray[np.float32]
+    activation: ActivationSpec, x: NDArray[np.float32]
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]: ...
 @overload
 def activation_value_and_derivative(
-    activation: str, x: NDArray[np.float64]
+    activation: ActivationSpec, x: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 @overload
 def layer_forward(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: str
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: ActivationSpec
 ) -> NDArray[np.float32]: ...
 @overload
 def layer_forward(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: str
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: ActivationSpec
 ) -> NDArray[np.float64]: ...
 @overload
 def layer_value_and_grad(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt_x: bool, wrt_w: bool
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    activation: ActivationSpec,
+    wrt_x: bool,
+    wrt_w: bool,
 ) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
 @overload
 def layer_value_and_grad(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt_x: bool, wrt_w: bool
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    activation: ActivationSpec,
+    wrt_x: bool,
+    wrt_w: bool,
 ) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
 @overload
 def layer_value_and_grad_forward(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt_x: bool, wrt_w: bool
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    activation: ActivationSpec,
+    wrt_x: bool,
+    wrt_w: bool,
 ) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
 @overload
 def layer_value_and_grad_forward(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt_x: bool, wrt_w: bool
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    activation: ActivationSpec,
+    wrt_x: bool,
+    wrt_w: bool,
 ) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
 @overload
 def layer_value_and_grad_forward_dynamic(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt_x: bool, wrt_w: bool
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    activation: ActivationSpec,
+    wrt_x: bool,
+    wrt_w: bool,
 ) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
 @overload
 def layer_value_and_grad_forward_dynamic(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt_x: bool, wrt_w: bool
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    activation: ActivationSpec,
+    wrt_x: bool,
+    wrt_w: bool,
 ) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
 @overload
 def layer_jacobian(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: str, wrt: str
+    x: NDArray[np.float32], w: NDArray[np.float32], activation: ActivationSpec, wrt: str
 ) -> NDArray[np.float32]: ...
 @overload
 def layer_jacobian(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: str, wrt: str
+    x: NDArray[np.float64], w: NDArray[np.float64], activation: ActivationSpec, wrt: str
 ) -> NDArray[np.float64]: ...

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._activation_spec import ActivationLike, activation_spec
 from ._arrays import FloatArray, as_float_arrays, result_dtype
 from ._layer import Mode, forward, parse_wrt, value_and_grad
 
@@ -17,9 +18,10 @@ _PARAMETER_OF = {"kernel": "w", "inputs": "x"}
 class CustomLayer:
     """``Y = activation(inputs @ kernel)``, like the article's ``tf.keras`` custom layer.
 
-    The kernel is created on the first call, shaped ``(inputs.shape[-1], num_outputs)`` and drawn
-    like Keras' default (Glorot uniform) from ``numpy.random.default_rng(seed)``, unless one is
-    given.
+    ``activation`` is a built-in name or a Python callable such as the article's
+    ``sin_activation``, traced into C++ once (see ``ead.trace``). The kernel is created on the
+    first call, shaped ``(inputs.shape[-1], num_outputs)`` and drawn like Keras' default (Glorot
+    uniform) from ``numpy.random.default_rng(seed)``, unless one is given.
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
@@ -28,13 +30,18 @@ class CustomLayer:
         >>> layer(x).shape, layer.kernel.shape
         ((3, 2), (3, 2))
         >>> loss, (d_kernel,) = layer.value_and_grad(x)
+        >>> def sin_activation(x):
+        ...     return np.sin(x)
+        >>> same = ead.CustomLayer(2, activation=sin_activation, kernel=layer.kernel)
+        >>> bool(np.allclose(same(x), layer(x)))
+        True
 
     """
 
     def __init__(
         self,
         num_outputs: int,
-        activation: str = "sin",
+        activation: ActivationLike = "sin",
         kernel: ArrayLike | None = None,
         seed: int | None = None,
     ) -> None:
@@ -43,6 +50,7 @@ class CustomLayer:
         if num_outputs < 0:
             raise ValueError(f"num_outputs must be non-negative, got {num_outputs}")
         self.num_outputs = int(num_outputs)
+        activation_spec(activation)  # a bad activation fails here, a callable is traced once
         self.activation = activation
         self.seed = seed
         self._kernel: FloatArray | None = None

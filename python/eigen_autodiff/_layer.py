@@ -8,7 +8,8 @@ from typing import Literal, Union
 
 from numpy.typing import ArrayLike
 
-from ._arrays import FloatArray, check_activation_name, layer_arrays
+from ._activation_spec import ActivationLike, activation_spec
+from ._arrays import FloatArray, layer_arrays
 from ._native import _core
 
 WRT_ITEMS = ("w", "x")
@@ -24,18 +25,22 @@ MODES = tuple(_VALUE_AND_GRAD)
 Wrt = Union[str, Sequence[str]]
 
 
-def forward(x: ArrayLike, w: ArrayLike, activation: str = "sin") -> FloatArray:
+def forward(x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin") -> FloatArray:
     """The layer's output ``activation(x @ w)``, shape ``(batch, outputs)``.
+
+    ``activation`` is a built-in name or a Python callable, traced into C++ (see ``ead.trace``).
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
         >>> ead.forward(np.array([[0.0, 1.0]]), np.array([[1.0], [2.0]]), "square")
         array([[4.]])
+        >>> ead.forward(np.array([[0.0, 1.0]]), np.array([[1.0], [2.0]]), lambda x: x**3)
+        array([[8.]])
 
     """
-    name = check_activation_name(activation)
+    spec = activation_spec(activation)
     x_array, w_array = layer_arrays(x, w)
-    return _core.layer_forward(x_array, w_array, name)
+    return _core.layer_forward(x_array, w_array, spec)
 
 
 def parse_wrt(wrt: Wrt, allowed: Sequence[str] = WRT_ITEMS) -> tuple[str, ...]:
@@ -56,11 +61,13 @@ def _checked_items(items: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[st
 def value_and_grad(
     x: ArrayLike,
     w: ArrayLike,
-    activation: str = "sin",
+    activation: ActivationLike = "sin",
     wrt: Wrt = ("w",),
     mode: Mode = "reverse",
 ) -> tuple[float, tuple[FloatArray, ...]]:
     """The loss ``sum(activation(x @ w)**2)`` and its gradients w.r.t. the items of ``wrt``.
+
+    ``activation`` is a built-in name or a Python callable, traced into C++ (see ``ead.trace``).
 
     ``wrt`` holds ``"w"`` and/or ``"x"``; the gradients come in that order, each shaped like its
     parameter. ``mode="reverse"`` (default) uses three contractions like a framework's backward
@@ -74,15 +81,17 @@ def value_and_grad(
         >>> loss, (dw,) = ead.value_and_grad(np.array([[1.0]]), np.array([[2.0]]), "square")
         >>> loss, dw
         (16.0, array([[32.]]))
+        >>> ead.value_and_grad(np.array([[1.0]]), np.array([[2.0]]), lambda x: x * x)[1]
+        (array([[32.]]),)
 
     """
-    name = check_activation_name(activation)
+    spec = activation_spec(activation)
     items = parse_wrt(wrt)
     compute = _VALUE_AND_GRAD.get(mode)
     if compute is None:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
     x_array, w_array = layer_arrays(x, w)
-    loss, dx, dw = compute(x_array, w_array, name, "x" in items, "w" in items)
+    loss, dx, dw = compute(x_array, w_array, spec, "x" in items, "w" in items)
     grads = {"x": dx, "w": dw}
     return loss, tuple(_computed(grads[item]) for item in items)
 
@@ -93,7 +102,9 @@ def _computed(grad: FloatArray | None) -> FloatArray:
     return grad
 
 
-def jacobian(x: ArrayLike, w: ArrayLike, activation: str = "sin", wrt: str = "w") -> FloatArray:
+def jacobian(
+    x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin", wrt: str = "w"
+) -> FloatArray:
     """The Jacobian of ``Y = activation(x @ w)`` w.r.t. ``wrt`` (``"w"`` or ``"x"``).
 
     Shape ``Y.shape + parameter.shape``, the layout of ``jax.jacfwd``; computed by forward
@@ -106,8 +117,8 @@ def jacobian(x: ArrayLike, w: ArrayLike, activation: str = "sin", wrt: str = "w"
         (2, 4, 3, 4)
 
     """
-    name = check_activation_name(activation)
+    spec = activation_spec(activation)
     if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
         raise ValueError(f"unknown wrt {wrt!r}; expected one of {WRT_ITEMS}")
     x_array, w_array = layer_arrays(x, w)
-    return _core.layer_jacobian(x_array, w_array, name, wrt)
+    return _core.layer_jacobian(x_array, w_array, spec, wrt)

@@ -7,7 +7,9 @@ from numpy.typing import NDArray
 
 from . import reference
 from ._activations import derivative
+from ._custom_derivative import custom_derivative
 from ._custom_layer import CustomLayer
+from ._primitives import exp
 
 ARTICLE_INPUT = [[-1.0, 0.0, 1.0], [2.0, 3.0, 4.0], [-1.0, -5.0, 2.0]]
 
@@ -64,8 +66,13 @@ def _inv_exp_section() -> str:
     lines.append(
         "   In float32, exp(100) overflows to inf: the value 1/inf = 0 is still right, but the\n"
         "   derivative -exp(x)/exp(x)**2 is -inf/inf = NaN. The cure is the derivative written\n"
-        "   as -exp(-x), as the article's custom gradient does."
+        "   as -exp(-x), as the article's custom gradient does:\n"
+        "   stable = ead.custom_derivative(lambda x: 1 / ead.exp(x), lambda x: -ead.exp(-x))"
     )
+    stable = custom_derivative(lambda x: 1 / exp(x), lambda x: -exp(-x))
+    for dtype in ("float32", "float64"):
+        value, slope = derivative(stable, np.array(100.0, dtype=dtype))
+        lines.append(f"   {dtype}: f(100) = {value:.6g}, custom derivative f'(100) = {slope:.6g}")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 // gives dL/dZ exactly; then dW = X^T.dL/dZ and dX = dL/dZ.W^T by two more contractions.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "eigen_autodiff/activations.hpp"
@@ -28,9 +29,8 @@ void layer_forward(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T
   contract_into(device, x, w, y);
   T* data = y.data();
   for_each_block(device, y.size(), [&](Index, Index first, Index last) {
-    for (Index k = first; k < last; ++k) {
-      data[k] = activation(data[k]);
-    }
+    // Unqualified: an activation may overload it to evaluate a range at once (ADL).
+    activation_values(activation, data + first, data + first, last - first);
   });
 }
 
@@ -42,11 +42,23 @@ double loss_and_output_gradient(const Device& device, const Act& activation, Mat
   T* data = z.data();
   for_each_block(device, z.size(), [&](Index block, Index first, Index last) {
     double loss = 0;
-    for (Index k = first; k < last; ++k) {
-      const ScalarAD<T> y = activation(ScalarAD<T>(data[k], 1, 0));
-      const ScalarAD<T> term = y * y;
-      loss += static_cast<double>(term.value());
-      data[k] = term.derivatives()(0);
+    // act(z) and act'(z) for a slice at a time, unqualified so that an activation may overload
+    // activation_value_and_derivative to evaluate a range at once (ADL); then the loss term.
+    constexpr Index slice = 256;
+    T value[slice];
+    T slope[slice];
+    for (Index start = first; start < last; start += slice) {
+      const Index count = std::min(slice, last - start);
+      activation_value_and_derivative(activation, data + start, value, slope, count);
+      // A sum of its own, kept in a register: no call in this loop clobbers it.
+      double slice_loss = 0;
+      for (Index k = 0; k < count; ++k) {
+        const ScalarAD<T> y(value[k], Eigen::Matrix<T, 1, 1>(slope[k]));
+        const ScalarAD<T> term = y * y;
+        slice_loss += static_cast<double>(term.value());
+        data[start + k] = term.derivatives()(0);
+      }
+      loss += slice_loss;
     }
     block_loss[static_cast<std::size_t>(block)] = loss;
   });

@@ -1,0 +1,88 @@
+// Traced activations: the TracedProgram class that Python's tracer fills with instructions.
+#include "bindings.hpp"
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "eigen_autodiff/traced_program.hpp"
+
+namespace eigen_autodiff::bindings {
+
+namespace {
+
+std::uint16_t register_index(const py::handle& value, const char* what) {
+  const auto index = value.cast<long long>();
+  if (index < 0 || index > std::numeric_limits<std::uint16_t>::max()) {
+    throw py::value_error(std::string("traced program: register ") + what + " = " +
+                          std::to_string(index) + " is outside 0..65535");
+  }
+  return static_cast<std::uint16_t>(index);
+}
+
+// One instruction from (op, lane, dst, a, b, c, constant).
+Instruction instruction_from(const py::handle& item) {
+  const auto fields = item.cast<py::tuple>();
+  if (fields.size() != 7) {
+    throw py::value_error(
+        "traced program: an instruction is (op, lane, dst, a, b, c, constant), got " +
+        std::string(py::repr(item)));
+  }
+  Instruction in;
+  in.op = op_from_name(fields[0].cast<std::string>());
+  in.lane = lane_from_name(fields[1].cast<std::string>());
+  in.dst = register_index(fields[2], "dst");
+  in.a = register_index(fields[3], "a");
+  in.b = register_index(fields[4], "b");
+  in.c = register_index(fields[5], "c");
+  in.constant = fields[6].cast<double>();
+  return in;
+}
+
+py::tuple instruction_tuple(const Instruction& in) {
+  return py::make_tuple(std::string(op_info(in.op).name), std::string(lane_name(in.lane)), in.dst,
+                        in.a, in.b, in.c, in.constant);
+}
+
+}  // namespace
+
+void register_traced(py::module_& m) {
+  py::class_<TracedProgram, std::shared_ptr<TracedProgram>>(
+      m, "TracedProgram",
+      "An activation compiled from a traced Python callable: instructions over registers, "
+      "evaluated per element in C++ on float, double or AutoDiffScalar.")
+      .def(py::init(
+               [](const py::sequence& instructions, std::uint16_t output, const std::string& name) {
+                 std::vector<Instruction> code;
+                 code.reserve(instructions.size());
+                 for (const py::handle item : instructions) {
+                   code.push_back(instruction_from(item));
+                 }
+                 return std::make_shared<TracedProgram>(std::move(code), output, name);
+               }),
+           py::arg("instructions"), py::arg("output"), py::arg("name") = "",
+           "Checks and stores a program: instructions (op, lane, dst, a, b, c, constant), the "
+           "ad register holding the result, and a name for messages.")
+      .def_property_readonly(
+          "instructions",
+          [](const TracedProgram& program) {
+            py::list out;
+            for (const Instruction& in : program.code()) {
+              out.append(instruction_tuple(in));
+            }
+            return out;
+          },
+          "The instructions as given, (op, lane, dst, a, b, c, constant) each.")
+      .def_property_readonly("output", &TracedProgram::output, "The ad register of the result.")
+      .def_property_readonly("name", &TracedProgram::name, "The traced callable's name.")
+      .def("__str__",
+           [](const TracedProgram& program) {
+             return "TracedProgram '" + program.name() + "':\n" + program.disassemble();
+           })
+      .def("__repr__", [](const TracedProgram& program) {
+        return "<TracedProgram '" + program.name() + "', " + std::to_string(program.code().size()) +
+               (program.code().size() == 1 ? " instruction>" : " instructions>");
+      });
+}
+
+}  // namespace eigen_autodiff::bindings

@@ -1,0 +1,292 @@
+// Evaluation of a TracedProgram, for any scalar type S: float, double, or an AutoDiffScalar with
+// any derivative type (one derivative in reverse mode, a dynamic vector in the article's forward
+// mode, a fixed-size chunk). The derivatives come from AutoDiffScalar's own arithmetic,
+// instruction by instruction.
+//
+// One interpreter serves two uses. Per element (TracedActivation's operator(), as any elementwise
+// function object is called): the registers live on the stack of the call, so fixed-size scalars
+// need no heap allocation. Over many elements at once (evaluate_many, and through it the
+// activation_values and activation_value_and_derivative overloads that the layer uses): each
+// instruction runs over a chunk of elements before the next, so the switch on the instruction is
+// paid once per chunk rather than once per element; the registers are allocated once per call.
+// Thread safety: evaluation only reads the program, so any number of threads may evaluate the
+// same program at once.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "eigen_autodiff/activations.hpp"
+#include "eigen_autodiff/custom_derivative.hpp"
+#include "eigen_autodiff/scalar_math.hpp"
+#include "eigen_autodiff/traced_program.hpp"
+
+namespace eigen_autodiff {
+
+// Registers per bank kept on the stack by the per-element evaluation; programs that need more
+// (rare: the tracer reuses registers) allocate them.
+inline constexpr std::size_t inline_registers = 16;
+// Elements evaluate_many runs each instruction over: enough to amortise the dispatch, few enough
+// for the registers in use to stay in the L1 cache.
+inline constexpr Index traced_chunk = 64;
+
+namespace detail {
+
+constexpr int dispatch_code(Op op, Lane lane) {
+  return static_cast<int>(op) * 2 + static_cast<int>(lane);
+}
+
+// A constant of type U: in the ad lane with zero derivatives as long as x's, so that arithmetic
+// never mixes an empty derivative vector with a full one.
+template <typename U, typename S>
+U constant_like(const S& x, value_type_t<S> k) {
+  if constexpr (is_autodiff<U>::value) {
+    return U(k, U::DerType::Zero(x.derivatives().size()));
+  } else {
+    static_cast<void>(x);
+    return U(k);
+  }
+}
+
+// Registers for `width` elements: register r of element i is at [r * width + i].
+template <typename S>
+struct Registers {
+  S* ad;
+  value_type_t<S>* val;
+  bool* cond;
+  Index width;
+};
+
+// Runs the code for elements 0..n-1 (n <= width) whose inputs are already in ad register 0.
+template <typename S>
+void run_program(const std::vector<Instruction>& code, const Registers<S>& regs, Index n) {
+  using V = value_type_t<S>;
+  using std::abs;
+  using std::cos;
+  using std::cosh;
+  using std::exp;
+  using std::log;
+  using std::pow;
+  using std::sin;
+  using std::sinh;
+  using std::sqrt;
+  using std::tan;
+  using std::tanh;
+  S* const ad = regs.ad;
+  V* const val = regs.val;
+  bool* const cond = regs.cond;
+  const Index width = regs.width;
+  for (const Instruction& in : code) {
+    const V k = static_cast<V>(in.constant);
+    // Element i of a register of the lane (R) or of a condition register (C).
+#define EAD_R(field) r[in.field * width + i]
+#define EAD_C(field) cond[in.field * width + i]
+    switch (dispatch_code(in.op, in.lane)) {
+// Both lanes run the same statement for each element i: r is the lane's registers, U their type.
+#define EAD_TRACED_CASE(OP, ...)             \
+  case dispatch_code(Op::OP, Lane::ad): {    \
+    using U = S;                             \
+    U* const r = ad;                         \
+    static_cast<void>(r);                    \
+    for (Index i = 0; i < n; ++i) {          \
+      __VA_ARGS__;                           \
+    }                                        \
+    break;                                   \
+  }                                          \
+  case dispatch_code(Op::OP, Lane::value): { \
+    using U = V;                             \
+    U* const r = val;                        \
+    static_cast<void>(r);                    \
+    for (Index i = 0; i < n; ++i) {          \
+      __VA_ARGS__;                           \
+    }                                        \
+    break;                                   \
+  }
+      EAD_TRACED_CASE(constant, EAD_R(dst) = constant_like<U>(ad[i], k))
+      EAD_TRACED_CASE(neg, EAD_R(dst) = -EAD_R(a))
+      EAD_TRACED_CASE(sin, EAD_R(dst) = sin(EAD_R(a)))
+      EAD_TRACED_CASE(cos, EAD_R(dst) = cos(EAD_R(a)))
+      EAD_TRACED_CASE(tan, EAD_R(dst) = tan(EAD_R(a)))
+      EAD_TRACED_CASE(exp, EAD_R(dst) = exp(EAD_R(a)))
+      EAD_TRACED_CASE(log, EAD_R(dst) = log(EAD_R(a)))
+      EAD_TRACED_CASE(sqrt, EAD_R(dst) = sqrt(EAD_R(a)))
+      EAD_TRACED_CASE(tanh, EAD_R(dst) = tanh(EAD_R(a)))
+      EAD_TRACED_CASE(sinh, EAD_R(dst) = sinh(EAD_R(a)))
+      EAD_TRACED_CASE(cosh, EAD_R(dst) = cosh(EAD_R(a)))
+      EAD_TRACED_CASE(abs, EAD_R(dst) = abs(EAD_R(a)))
+      EAD_TRACED_CASE(sigmoid, EAD_R(dst) = activations::Sigmoid{}(EAD_R(a)))
+      EAD_TRACED_CASE(softplus, EAD_R(dst) = activations::Softplus{}(EAD_R(a)))
+      EAD_TRACED_CASE(log1p, EAD_R(dst) = eigen_autodiff::log1p(EAD_R(a)))
+      EAD_TRACED_CASE(expm1, EAD_R(dst) = eigen_autodiff::expm1(EAD_R(a)))
+      EAD_TRACED_CASE(erf, EAD_R(dst) = eigen_autodiff::erf(EAD_R(a)))
+      EAD_TRACED_CASE(add, EAD_R(dst) = EAD_R(a) + EAD_R(b))
+      EAD_TRACED_CASE(sub, EAD_R(dst) = EAD_R(a) - EAD_R(b))
+      EAD_TRACED_CASE(mul, EAD_R(dst) = EAD_R(a) * EAD_R(b))
+      EAD_TRACED_CASE(div, EAD_R(dst) = EAD_R(a) / EAD_R(b))
+      EAD_TRACED_CASE(maximum, {
+        const V a = value_of(EAD_R(a));
+        EAD_R(dst) = (a > value_of(EAD_R(b)) || a != a) ? EAD_R(a) : EAD_R(b);
+      })
+      EAD_TRACED_CASE(minimum, {
+        const V a = value_of(EAD_R(a));
+        EAD_R(dst) = (a < value_of(EAD_R(b)) || a != a) ? EAD_R(a) : EAD_R(b);
+      })
+      EAD_TRACED_CASE(add_const, EAD_R(dst) = EAD_R(a) + k)
+      EAD_TRACED_CASE(mul_const, EAD_R(dst) = EAD_R(a) * k)
+      EAD_TRACED_CASE(const_sub, EAD_R(dst) = k - EAD_R(a))
+      EAD_TRACED_CASE(div_const, EAD_R(dst) = EAD_R(a) / k)
+      EAD_TRACED_CASE(const_div, EAD_R(dst) = k / EAD_R(a))
+      EAD_TRACED_CASE(pow_const, EAD_R(dst) = pow(EAD_R(a), k))
+      // k ** a = exp(a log k); its value from pow itself (exact for 2 ** 10).
+      EAD_TRACED_CASE(const_pow, {
+        const V p = pow(k, value_of(EAD_R(a)));
+        if constexpr (is_autodiff<U>::value) {
+          EAD_R(dst) = with_derivative(EAD_R(a), p, p * log(k));
+        } else {
+          EAD_R(dst) = p;
+        }
+      })
+      EAD_TRACED_CASE(lt, EAD_C(dst) = value_of(EAD_R(a)) < value_of(EAD_R(b)))
+      EAD_TRACED_CASE(le, EAD_C(dst) = value_of(EAD_R(a)) <= value_of(EAD_R(b)))
+      EAD_TRACED_CASE(eq, EAD_C(dst) = value_of(EAD_R(a)) == value_of(EAD_R(b)))
+      EAD_TRACED_CASE(ne, EAD_C(dst) = value_of(EAD_R(a)) != value_of(EAD_R(b)))
+      EAD_TRACED_CASE(lt_const, EAD_C(dst) = value_of(EAD_R(a)) < k)
+      EAD_TRACED_CASE(le_const, EAD_C(dst) = value_of(EAD_R(a)) <= k)
+      EAD_TRACED_CASE(gt_const, EAD_C(dst) = value_of(EAD_R(a)) > k)
+      EAD_TRACED_CASE(ge_const, EAD_C(dst) = value_of(EAD_R(a)) >= k)
+      EAD_TRACED_CASE(eq_const, EAD_C(dst) = value_of(EAD_R(a)) == k)
+      EAD_TRACED_CASE(ne_const, EAD_C(dst) = value_of(EAD_R(a)) != k)
+      EAD_TRACED_CASE(select, EAD_R(dst) = EAD_C(c) ? EAD_R(a) : EAD_R(b))
+      EAD_TRACED_CASE(logical_and, EAD_C(dst) = EAD_C(a) && EAD_C(b))
+      EAD_TRACED_CASE(logical_or, EAD_C(dst) = EAD_C(a) || EAD_C(b))
+      EAD_TRACED_CASE(logical_not, EAD_C(dst) = !EAD_C(a))
+#undef EAD_TRACED_CASE
+      case dispatch_code(Op::value, Lane::value):
+        for (Index i = 0; i < n; ++i) {
+          val[in.dst * width + i] = value_of(ad[in.a * width + i]);
+        }
+        break;
+      case dispatch_code(Op::chain, Lane::ad):
+        for (Index i = 0; i < n; ++i) {
+          if constexpr (is_autodiff<S>::value) {
+            ad[in.dst * width + i] =
+                with_derivative(ad[in.b * width + i], val[in.a * width + i], val[in.c * width + i]);
+          } else {
+            // Plain scalars run value_code, where the derivative operands were never computed.
+            ad[in.dst * width + i] = val[in.a * width + i];
+          }
+        }
+        break;
+      default:
+        // TracedProgram's constructor rejects every other combination.
+        break;
+    }
+#undef EAD_R
+#undef EAD_C
+  }
+}
+
+template <typename S>
+const std::vector<Instruction>& code_for(const TracedProgram& program) {
+  return is_autodiff<S>::value ? program.derivative_code() : program.value_code();
+}
+
+// The registers on the stack of the call: no heap allocation for fixed-size scalars.
+template <typename S>
+S evaluate_with_stack_registers(const TracedProgram& program, const S& x) {
+  S ad[inline_registers];
+  value_type_t<S> val[inline_registers];
+  bool cond[inline_registers];
+  ad[0] = x;
+  run_program(code_for<S>(program), Registers<S>{ad, val, cond, 1}, 1);
+  return ad[program.output()];
+}
+
+// Registers for `width` elements each, allocated once and reused for every chunk.
+template <typename S>
+struct RegisterStorage {
+  RegisterStorage(const TracedProgram& program, Index width)
+      : ad(program.registers(TracedProgram::ad_bank) * width),
+        val(program.registers(TracedProgram::value_bank) * width),
+        cond(new bool[program.registers(TracedProgram::condition_bank) * width + 1]),
+        registers{ad.data(), val.data(), cond.get(), width} {}
+  std::vector<S> ad;
+  std::vector<value_type_t<S>> val;
+  std::unique_ptr<bool[]> cond;
+  Registers<S> registers;
+};
+
+}  // namespace detail
+
+// The program's output at x: its value, and its derivatives when S is an AutoDiffScalar.
+template <typename S>
+S evaluate(const TracedProgram& program, const S& x) {
+  if (program.registers_fit(inline_registers)) {
+    return detail::evaluate_with_stack_registers(program, x);
+  }
+  detail::RegisterStorage<S> storage(program, 1);
+  storage.ad[0] = x;
+  detail::run_program(detail::code_for<S>(program), storage.registers, 1);
+  return storage.ad[program.output()];
+}
+
+// y[i] = the program's output at x[i] for i < n, instruction by instruction over chunks of
+// traced_chunk elements; make_input(i) gives x[i] as an S, take_output(i, y) receives y[i].
+template <typename S, typename MakeInput, typename TakeOutput>
+void evaluate_many(const TracedProgram& program, Index n, MakeInput&& make_input,
+                   TakeOutput&& take_output) {
+  const Index width = std::min(n, traced_chunk);
+  if (width <= 0) {
+    return;
+  }
+  detail::RegisterStorage<S> storage(program, width);
+  const std::vector<Instruction>& code = detail::code_for<S>(program);
+  const S* result = storage.ad.data() + program.output() * width;
+  for (Index first = 0; first < n; first += width) {
+    const Index count = std::min(width, n - first);
+    for (Index i = 0; i < count; ++i) {
+      storage.ad[i] = make_input(first + i);
+    }
+    detail::run_program(code, storage.registers, count);
+    for (Index i = 0; i < count; ++i) {
+      take_output(first + i, result[i]);
+    }
+  }
+}
+
+// A traced program as an elementwise function object, usable wherever a built-in activation is
+// (layer_forward, value_and_grad_reverse, value_and_grad_forward, ...). It refers to the program,
+// which must outlive it; copying it is as cheap as copying a pointer.
+struct TracedActivation {
+  const TracedProgram* program;
+
+  template <typename S>
+  S operator()(const S& x) const {
+    return evaluate(*program, x);
+  }
+};
+
+// The many-element forms of activations.hpp, found by argument-dependent lookup: the whole range
+// goes through evaluate_many instead of one call per element.
+template <typename T>
+void activation_values(const TracedActivation& activation, const T* x, T* y, Index n) {
+  evaluate_many<T>(
+      *activation.program, n, [x](Index k) { return x[k]; },
+      [y](Index k, const T& value) { y[k] = value; });
+}
+
+template <typename T>
+void activation_value_and_derivative(const TracedActivation& activation, const T* x, T* value,
+                                     T* derivative, Index n) {
+  evaluate_many<ScalarAD<T>>(
+      *activation.program, n, [x](Index k) { return ScalarAD<T>(x[k], 1, 0); },
+      [value, derivative](Index k, const ScalarAD<T>& y) {
+        value[k] = y.value();
+        derivative[k] = y.derivatives()(0);
+      });
+}
+
+}  // namespace eigen_autodiff
