@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "eigen_autodiff/traced_program.hpp"
+#include "eigen_autodiff/traced_replay.hpp"
 
 namespace eigen_autodiff::bindings {
 
@@ -44,6 +45,15 @@ py::tuple instruction_tuple(const Instruction& in) {
                         in.a, in.b, in.c, in.constant);
 }
 
+template <typename T>
+py::list replay_py(const TracedProgram& program, T x) {
+  py::list steps;
+  for (const ReplayStep<T>& step : replay(program, x)) {
+    steps.append(py::make_tuple(instruction_tuple(step.instruction), step.value, step.derivative));
+  }
+  return steps;
+}
+
 }  // namespace
 
 void register_traced(py::module_& m) {
@@ -79,6 +89,20 @@ void register_traced(py::module_& m) {
            [](const TracedProgram& program) {
              return "TracedProgram '" + program.name() + "':\n" + program.disassemble();
            })
+      .def(
+          "replay",
+          [](const TracedProgram& program, double x, const std::string& dtype) {
+            if (dtype == "float32") {
+              return replay_py<float>(program, static_cast<float>(x));
+            }
+            if (dtype == "float64") {
+              return replay_py<double>(program, x);
+            }
+            throw py::value_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+          },
+          py::arg("x"), py::arg("dtype"),
+          "Each instruction of the derivative code at x, as (instruction, value written, its "
+          "derivative w.r.t. x or NaN), for the diagnostics.")
       .def("__repr__", [](const TracedProgram& program) {
         return "<TracedProgram '" + program.name() + "', " + std::to_string(program.code().size()) +
                (program.code().size() == 1 ? " instruction>" : " instructions>");

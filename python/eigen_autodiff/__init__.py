@@ -22,6 +22,7 @@ from ._activations import ACTIVATIONS, derivative
 from ._check_grad import GradCheckError, GradCheckReport, check_grad
 from ._custom_derivative import CustomDerivative, custom_derivative
 from ._custom_layer import CustomLayer
+from ._diagnose import Diagnosis, Failure, diagnose
 from ._layer import forward, jacobian, value_and_grad
 from ._native import _core
 from ._primitives import (
@@ -62,6 +63,8 @@ __all__ = [
     "ActivationLike",
     "CustomDerivative",
     "CustomLayer",
+    "Diagnosis",
+    "Failure",
     "GradCheckError",
     "GradCheckReport",
     "TracedCondition",
@@ -74,6 +77,7 @@ __all__ = [
     "cosh",
     "custom_derivative",
     "derivative",
+    "diagnose",
     "erf",
     "exp",
     "expm1",

@@ -1,4 +1,9 @@
-"""Command line: ``python -m eigen_autodiff [--seed N] [--dtype float32|float64]``."""
+"""Command line: the article's walkthrough, and ``diagnose EXPR --at X``.
+
+``python -m eigen_autodiff [--seed N] [--dtype float32|float64]`` walks through the article;
+``python -m eigen_autodiff diagnose "1/exp(x)" --at 100 [--dtype ...] [--plot FILE.png]``
+finds where an activation's AD derivative is wrong and why.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
             "learning': the sigmoid at 2, the custom layer Y = sin(X @ W) with the loss "
             "sum(Y**2) and its gradients computed in C++ by Eigen's AutoDiff (each shown beside "
             "an independent NumPy reference), and 1/exp(x) at x = 100, where the naive "
-            "derivative breaks."
+            "derivative breaks. With the command 'diagnose', find where any activation's "
+            "derivative goes wrong."
         ),
     )
     parser.add_argument(
@@ -32,11 +38,66 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="floating-point type of the layer, as TensorFlow's default float32 (default: float32)",
     )
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="find the points where an activation's AD derivative is wrong, and why",
+        description=(
+            "Evaluate the activation EXPR (an expression in x: + - * / **, numbers, pi, e, and "
+            "sin cos tan exp log sqrt tanh sinh cosh abs sigmoid softplus log1p expm1 erf "
+            "maximum minimum where pow; or the name of a built-in activation) with its AD "
+            "derivative at the given points, compare with finite differences, and name the "
+            "operation that went wrong. Exit status 1 if any point fails."
+        ),
+    )
+    diagnose.add_argument("expression", metavar="EXPR", help='e.g. "1/exp(x)" or inv_exp')
+    diagnose.add_argument(
+        "--at", type=float, nargs="+", required=True, metavar="X", help="the points to check"
+    )
+    diagnose.add_argument(
+        "--dtype",
+        dest="diagnose_dtype",
+        choices=("float32", "float64", "both"),
+        default="both",
+        help="floating-point type(s) to evaluate in (default: both)",
+    )
+    diagnose.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also draw value, AD and finite-difference derivatives around the points "
+        "(needs matplotlib: pip install 'eigen-autodiff[plot]')",
+    )
     return parser
+
+
+def _diagnose_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ._activations import ACTIVATIONS
+    from ._diagnose import diagnose
+    from ._expression import ExpressionError, parse_activation
+
+    text = args.expression.strip()
+    try:
+        activation = text if text in ACTIVATIONS else parse_activation(text)
+    except ExpressionError as error:
+        parser.error(str(error))
+    dtypes = ("float32", "float64") if args.diagnose_dtype == "both" else (args.diagnose_dtype,)
+    report = diagnose(activation, args.at, dtypes=dtypes)
+    print(repr(report))
+    if args.plot:
+        from ._plot import plot_diagnosis
+
+        low, high = min(args.at), max(args.at)
+        margin = max(1.0, 0.25 * (high - low))
+        path = plot_diagnosis(activation, low - margin, high + margin, args.plot, dtypes[0])
+        print(f"plot written to {path}")
+    return 0 if report.passed else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "diagnose":
+        return _diagnose_command(args, parser)
     print(walkthrough(seed=args.seed, dtype=args.dtype))
     return 0

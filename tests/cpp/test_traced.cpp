@@ -7,6 +7,7 @@
 #include "eigen_autodiff/forward_mode.hpp"
 #include "eigen_autodiff/reverse_mode.hpp"
 #include "eigen_autodiff/traced_activation.hpp"
+#include "eigen_autodiff/traced_replay.hpp"
 
 #include <functional>
 #include <random>
@@ -408,7 +409,30 @@ void one_program_from_many_threads() {
 
 }  // namespace
 
+template std::vector<ead::ReplayStep<float>> ead::replay(const ead::TracedProgram&, float);
+template std::vector<ead::ReplayStep<double>> ead::replay(const ead::TracedProgram&, double);
+
+// The replay records what each instruction wrote; its last step is the program's result.
+template <typename T>
+void replay_ends_with_the_result() {
+  const ead::TracedProgram sigmoid({{Op::neg, Lane::ad, 1, 0},
+                                    {Op::exp, Lane::ad, 2, 1},
+                                    {Op::add_const, Lane::ad, 1, 2, 0, 0, 1.0},
+                                    {Op::const_div, Lane::ad, 2, 1, 0, 0, 1.0}},
+                                   2, "sigmoid");
+  const T x = T(0.75);
+  const auto steps = ead::replay(sigmoid, x);
+  CHECK(steps.size() == 4);
+  const auto result = ead::evaluate(sigmoid, ead::ScalarAD<T>(x, 1, 0));
+  CHECK(steps.back().value == result.value());
+  CHECK(steps.back().derivative == result.derivatives()(0));
+  CHECK(steps[1].value == std::exp(-x));        // exp(-x)
+  CHECK(steps[1].derivative == -std::exp(-x));  // its derivative w.r.t. x
+}
+
 int main() {
+  replay_ends_with_the_result<float>();
+  replay_ends_with_the_result<double>();
   unary_operations_match_direct_calls<float>();
   unary_operations_match_direct_calls<double>();
   supplied_derivatives_match_formulas<float>();

@@ -1,0 +1,208 @@
+"""Which operation of an activation's trace made its derivative wrong at a point, and why.
+
+The trace is replayed in C++ one instruction at a time (TracedProgram.replay); this module reads
+the record: the first instruction whose value overflowed, whose derivative became NaN or
+infinite, or underflowed to zero, or that sits on a kink, is the one to blame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _primitives as p
+from ._activation_spec import activation_spec
+from ._native import _core
+
+# The built-in activations written with the traceable primitives, so that their derivative can be
+# replayed instruction by instruction. Same formulas as the C++ built-ins.
+BUILTIN_FORMULAS: dict[str, Callable[[Any], Any]] = {
+    "identity": lambda x: x,
+    "sin": p.sin,
+    "cos": p.cos,
+    "tanh": p.tanh,
+    "sigmoid": p.sigmoid,
+    "relu": lambda x: p.where(x <= 0, 0.0 * x, x),
+    "softplus": p.softplus,
+    "exp": p.exp,
+    "square": lambda x: x * x,
+    "inv_exp": lambda x: 1 / p.exp(x),
+}
+
+# What the library does where a function has no derivative (README "Conventions").
+CONVENTIONS = {
+    "abs": "abs'(0) = 1 (Eigen's convention)",
+    "maximum": "at a tie the derivative is the second argument's",
+    "minimum": "at a tie the derivative is the second argument's",
+    "select": "the branch the comparison picks at the point, so relu'(0) = 0",
+    "sqrt": "sqrt'(0) = +inf, the limit from the right",
+    "log": "log'(0) = +inf",
+    "pow_const": "the power rule k x**(k-1), infinite at 0 for k < 1",
+}
+
+BINARY = {"add", "sub", "mul", "div", "maximum", "minimum", "lt", "le", "eq", "ne"}
+COMPARISONS = {"lt", "le", "eq", "ne", "lt_const", "le_const", "gt_const", "ge_const", "eq_const",
+               "ne_const"}  # fmt: skip
+OVERFLOW_AT = {"float32": 88.72, "float64": 709.78}  # exp overflows beyond these
+
+
+@dataclass(frozen=True)
+class Blame:
+    """The operation to blame for a wrong derivative, why, and a fix where one is known."""
+
+    op: str
+    reason: str
+    suggestion: str = ""
+
+
+_INFIX = {
+    "add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "div": "{a} / {b}",
+    "add_const": "{a} + {k}", "mul_const": "{a} * {k}", "const_sub": "{k} - {a}",
+    "div_const": "{a} / {k}", "const_div": "{k} / {a}", "pow_const": "{a} ** {k}",
+    "const_pow": "{k} ** {a}", "lt": "{a} < {b}", "le": "{a} <= {b}", "eq": "{a} == {b}",
+    "ne": "{a} != {b}", "lt_const": "{a} < {k}", "le_const": "{a} <= {k}",
+    "gt_const": "{a} > {k}", "ge_const": "{a} >= {k}", "eq_const": "{a} == {k}",
+    "ne_const": "{a} != {k}", "neg": "-{a}",
+}  # fmt: skip
+
+
+def _expression(op: str, operands: list[float], constant: float) -> str:
+    """The operation at the point, e.g. ``1 / 5.2e+173`` or ``exp(100)``."""
+    shown = [f"{v:.6g}" for v in operands]
+    if op in _INFIX:
+        a, b = [*shown, "?", "?"][:2]
+        return _INFIX[op].format(a=a, b=b, k=f"{constant:.6g}")
+    return f"{op}({', '.join(shown)})"
+
+
+def _suggestion(op: str, producers: dict[int, str], operand: int, dtype: str) -> str:
+    source = producers.get(operand, "")
+    if op == "const_div" and source == "exp":
+        return (
+            "1/exp(x) overflows exp first: write ead.exp(-x), or supply the derivative: "
+            "ead.custom_derivative(lambda x: 1 / ead.exp(x), lambda x: -ead.exp(-x))"
+        )
+    if op == "exp":
+        return (
+            f"exp overflows in {dtype} for x > {OVERFLOW_AT[dtype]}: rewrite so that exp's "
+            "argument stays <= 0 (e.g. exp(-|x|)), or supply the derivative with "
+            "ead.custom_derivative"
+        )
+    if op == "log" and source == "add_const":
+        return "log(1 + exp(x)) overflows: use ead.softplus(x)"
+    if op in ("div", "const_div"):
+        return "guard the denominator, e.g. ead.where(d != 0, n / d, 0.0)"
+    if op in CONVENTIONS:
+        return (
+            "if another value suits your use, choose it with ead.custom_derivative(f, df), "
+            "e.g. df = lambda x: ead.where(x > 0, <derivative>, <your choice at the kink>)"
+        )
+    return ""
+
+
+def _is_kink(op: str, operands: list[float], constant: float) -> bool:
+    if op == "abs":
+        return operands[0] == 0
+    if op in ("maximum", "minimum"):
+        return operands[0] == operands[1]
+    if op in COMPARISONS:
+        return operands[0] == (constant if op.endswith("_const") else operands[1])
+    return False
+
+
+def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
+    """The first operation of the activation's trace to blame for its derivative at x."""
+    formula = BUILTIN_FORMULAS.get(activation) if isinstance(activation, str) else activation
+    if formula is None:
+        return Blame(str(activation), "not a known activation")
+    program = activation_spec(formula)
+    assert isinstance(program, _core.TracedProgram)
+    name = dtype.name
+    tiny = float(np.finfo(dtype).tiny)
+    # (lane, register) -> (value, derivative) as the replay goes; ad register 0 is x, seeded.
+    registers: dict[tuple[str, int], tuple[float, float]] = {("ad", 0): (x, 1.0)}
+    producers: dict[int, str] = {}  # ad register -> the op that last wrote it
+    kink: Blame | None = None
+    for (op, lane, dst, a, b, _c, constant), value, slope in program.replay(x, name):
+        arity = 0 if op == "constant" else 2 if op in BINARY else 1
+        operand_lane = "value" if lane == "value" and op != "value" else "ad"
+        operands = [registers.get((operand_lane, r), (math.nan, math.nan)) for r in (a, b)[:arity]]
+        values = [v for v, _ in operands]
+        slopes = [d for _, d in operands]
+        written = "value" if lane == "value" or op == "value" else "ad"
+        if op in COMPARISONS:
+            if kink is None and _is_kink(op, values, constant):
+                kink = Blame(
+                    "select",
+                    f"a kink: the comparison {_expression(op, values, constant)} is at its "
+                    f"boundary, where the function is not differentiable; the library takes "
+                    f"{CONVENTIONS['select']}",
+                    _suggestion("select", producers, a, name),
+                )
+            continue
+        registers[(written, dst)] = (value, slope)
+        if written != "ad":
+            continue
+        expression = _expression(op, values, constant)
+        inputs_finite = all(math.isfinite(v) for v in values)
+        slopes_finite = all(math.isfinite(d) for d in slopes)
+        if math.isinf(value) and inputs_finite:
+            return Blame(
+                op,
+                f"overflow of an intermediate: {expression} = {value} in {name}; its derivative "
+                "is infinite, and what follows turns it into NaN or nonsense (0 * inf)",
+                _suggestion(op, producers, a, name),
+            )
+        if not math.isfinite(slope) and math.isfinite(value) and slopes_finite:
+            if op in ("div", "const_div") and values[-1] == 0:
+                reason = f"division by zero in the derivative of {expression}"
+            elif op in ("sqrt", "log", "pow_const") and values[0] == 0:
+                reason = (
+                    f"the derivative is undefined at {values[0]:g}: {op}'s is infinite there; "
+                    f"the library applies {CONVENTIONS.get(op, 'the formula as it stands')}"
+                )
+            elif op in ("div", "const_div") and any(math.isinf(v * v) for v in values[-1:]):
+                reason = (
+                    f"the derivative rule of {expression} squares the denominator, "
+                    f"{values[-1]:.6g}**2 = inf in {name}, and divides inf by inf"
+                )
+            else:
+                reason = f"0 * inf inside the derivative rule of {expression}"
+            return Blame(op, reason, _suggestion(op, producers, a, name))
+        if not math.isfinite(slope) and math.isfinite(value):
+            return Blame(
+                op,
+                f"0 * inf: {expression} multiplies an infinite derivative by zero",
+                _suggestion(op, producers, a, name),
+            )
+        if abs(slope) < tiny and any(abs(d) > 0 for d in slopes if math.isfinite(d)) and value:
+            if op in ("div", "const_div") and math.isinf(values[-1] * values[-1]):
+                detail = (
+                    f"its derivative rule squares the denominator, {values[-1]:.6g}**2 = inf in "
+                    f"{name}, so the derivative underflows to {slope:g} although the true one "
+                    "is representable"
+                )
+            else:
+                detail = f"its derivative underflows to {slope:g} in {name}"
+            return Blame(op, f"silent underflow in {expression}: {detail}",
+                         _suggestion(op, producers, a, name))  # fmt: skip
+        if kink is None and _is_kink(op, values, constant):
+            kink = Blame(
+                op,
+                f"a kink: {expression} is not differentiable here; the library takes "
+                f"{CONVENTIONS.get(op, 'one side')}",
+                _suggestion(op, producers, a, name),
+            )
+        producers[dst] = op
+    if kink is not None:
+        return kink
+    return Blame(
+        program.name or "the activation",
+        "the derivative disagrees with finite differences though no single operation "
+        "overflowed, divided by zero or sat on a kink: check a supplied derivative "
+        "(ead.custom_derivative) or the conditioning of the formula",
+    )
