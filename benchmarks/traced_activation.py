@@ -85,14 +85,17 @@ def others_cpu_seconds(since: float | None, own_since: float) -> float | None:
 
 
 def wait_idle(limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
+    """Waits until other processes use less than a fifth of a CPU, at most ``limit`` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
         busy, own = cpu_busy_seconds(), time.process_time()
         time.sleep(1.0)
         others = others_cpu_seconds(busy, own)
         if others is None or others < 0.2:
-            return
-        print(f"  (waiting: other processes used {others:.1f} CPU s in the last second)")
+            break
+    waited = time.monotonic() - started
+    if waited > 2:
+        print(f"  (waited {waited:.0f} s for other processes to finish)")
 
 
 def interleaved_medians(

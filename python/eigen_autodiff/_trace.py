@@ -1,8 +1,9 @@
 """Tracing: a Python activation, called once with a symbolic value, becomes a C++ program.
 
 The recorded graph is compiled into a flat list of instructions over registers, reusing a
-register as soon as the value it holds is no longer needed, so that C++ keeps a program's
-registers on the stack. The program is cached per callable: tracing is paid once.
+register as soon as the value it holds is no longer needed, so that C++ needs few of them (on the
+stack when it evaluates one element, in the L1 cache when it evaluates a chunk). The program is
+cached per callable: tracing is paid once.
 """
 
 from __future__ import annotations
