@@ -9,9 +9,17 @@ import numpy as np
 
 # Tasks. "reverse": the loss and both gradients, dL/dW and dL/dX, as a framework's backward pass
 # computes them. "forward_w": dL/dW alone by forward mode (seeding W), the article's way.
+# "jacobian_w": the Jacobian dY/dW of the layer's output Y = sin(X W), shape (B, M, N, M).
 REVERSE = "reverse"
 FORWARD_W = "forward_w"
-TASKS = (REVERSE, FORWARD_W)
+JACOBIAN_W = "jacobian_w"
+TASKS = (REVERSE, FORWARD_W, JACOBIAN_W)
+TASK_TITLES = {
+    REVERSE: "Reverse mode: loss, dL/dW and dL/dX",
+    FORWARD_W: "Forward mode: dL/dW",
+    JACOBIAN_W: "Jacobian dY/dW of Y = sin(X W), shape (B, M, N, M)",
+}
+TASK_SHORT = {REVERSE: "", FORWARD_W: "fwd dL/dW", JACOBIAN_W: "dY/dW"}
 
 REVERSE_SIZES = ((3, 3, 2), (32, 64, 32), (256, 512, 256), (1024, 1024, 1024))
 QUICK_REVERSE_SIZES = ((3, 3, 2), (32, 64, 32))
@@ -76,7 +84,7 @@ def relative_error(got: Any, want: np.ndarray) -> float:
 
 
 def check(got: dict[str, Any], want: dict[str, Any], dtype: str) -> dict[str, Any]:
-    """Compare the entries of ``got`` ("loss", "w", "x", whichever it has) with ``want``."""
+    """Compare the entries of ``got`` ("loss", "w", "x", "jac", whichever it has) with ``want``."""
     tolerance = TOLERANCE[dtype]
     errors: dict[str, float] = {}
     problems: list[str] = []
@@ -86,13 +94,13 @@ def check(got: dict[str, Any], want: dict[str, Any], dtype: str) -> dict[str, An
             continue
         array = np.asarray(value)
         if array.shape != want[key].shape:
-            problems.append(f"d{key} has shape {array.shape}, expected {want[key].shape}")
+            problems.append(f"{key} has shape {array.shape}, expected {want[key].shape}")
         if array.dtype != np.dtype(dtype):
-            problems.append(f"d{key} has dtype {array.dtype}, expected {dtype}")
+            problems.append(f"{key} has dtype {array.dtype}, expected {dtype}")
         errors[key] = relative_error(array, want[key])
     for key, error in errors.items():
         if not error <= tolerance:
             problems.append(f"{key}: relative error {error:.3g} > {tolerance:g}")
-    if "w" not in got:
-        problems.append("no dL/dW returned")
+    if not want.keys() - {"loss"} & got.keys():
+        problems.append(f"none of {sorted(want.keys() - {'loss'})} returned")
     return {"ok": not problems, "errors": errors, "tolerance": tolerance, "problems": problems}

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cases import FORWARD_W, REVERSE, format_size
+from cases import REVERSE, TASK_SHORT, TASK_TITLES, TASKS, format_size
 from machine_info import summary
 
 BEGIN = "<!-- BEGIN GENERATED RESULTS (benchmarks/run.py --markdown) -->"
@@ -15,12 +15,12 @@ END = "<!-- END GENERATED RESULTS -->"
 
 
 def format_time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            break
+    """Three significant digits in s, ms or us."""
+    unit, scale = next(
+        ((u, f) for u, f in (("s", 1.0), ("ms", 1e-3)) if seconds >= f), ("us", 1e-6)
+    )
     value = seconds / scale
-    digits = 3 if value < 10 else 2 if value < 100 else 1
-    return f"{value:.{digits}f} {unit}" if unit != "us" or value >= 1 else f"{value:.3f} us"
+    return f"{value:.3g} {unit}" if value >= 100 else f"{value:#.3g} {unit}"
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -48,7 +48,8 @@ def cell(record: dict[str, Any] | None) -> str:
 def ratio(numerator: float | None, denominator: float | None) -> str:
     if numerator is None or denominator is None:
         return "-"
-    return f"{numerator / denominator:.2f}"
+    value = numerator / denominator
+    return f"{value:.2f}" if 0.1 <= value < 100 else f"{value:.3g}"
 
 
 def grouped(records: list[dict[str, Any]], task: str) -> tuple[list[str], dict[tuple, dict]]:
@@ -61,7 +62,12 @@ def grouped(records: list[dict[str, Any]], task: str) -> tuple[list[str], dict[t
         if r["impl"] not in names:
             names.append(r["impl"])
         cells.setdefault((tuple(r["size"]), r["dtype"]), {})[r["impl"]] = r
-    return names, dict(sorted(cells.items(), key=lambda kv: (kv[0][0][0] * kv[0][0][1] * kv[0][0][2], kv[0][1])))
+    return names, dict(sorted(cells.items(), key=lambda item: (volume(item[0][0]), item[0][1])))
+
+
+def volume(size: Sequence[int]) -> int:
+    b, n, m = size
+    return b * n * m
 
 
 def project_name(records: list[dict[str, Any]], task: str) -> str | None:
@@ -75,7 +81,9 @@ def reverse_table(records: list[dict[str, Any]]) -> str:
     rows = []
     for (size, dtype), by_name in cells.items():
         timed = {n: median(by_name.get(n)) for n in peers}
-        fastest = min((n for n in peers if timed[n] is not None), key=lambda n: timed[n], default=None)
+        fastest = min(
+            (n for n in peers if timed[n] is not None), key=lambda n: timed[n], default=None
+        )
         own = median(by_name.get(project)) if project else None
         rows.append(
             [format_size(size), dtype]
@@ -85,9 +93,10 @@ def reverse_table(records: list[dict[str, Any]]) -> str:
     return table(["B x N x M", "dtype", *names, "fastest peer", "project / fastest"], rows)
 
 
-def forward_table(records: list[dict[str, Any]]) -> str:
-    names, cells = grouped(records, FORWARD_W)
-    project = project_name(records, FORWARD_W)
+def comparison_table(records: list[dict[str, Any]], task: str) -> str:
+    """The project's implementation of ``task`` against each other one."""
+    names, cells = grouped(records, task)
+    project = project_name(records, task)
     others = [n for n in names if n != project]
     rows = []
     for (size, dtype), by_name in cells.items():
@@ -106,10 +115,9 @@ def scaling_table(records: list[dict[str, Any]], dtype: str) -> str:
     for r in records:
         if r["dtype"] != dtype:
             continue
-        name = r["impl"] if r["task"] == REVERSE else f"{r['impl']} (fwd, dW)"
+        name = r["impl"] if r["task"] == REVERSE else f"{r['impl']} ({TASK_SHORT[r['task']]})"
         names += [name] if name not in names else []
-        b, n, m = r["size"]
-        by_point.setdefault((b * n * m, format_size(r["size"])), {})[name] = cell(r)
+        by_point.setdefault((volume(r["size"]), format_size(r["size"])), {})[name] = cell(r)
     rows = [
         [f"{bnm:.3g}", label, *(row.get(n, "") for n in names)]
         for (bnm, label), row in sorted(by_point.items())
@@ -121,13 +129,19 @@ def peers_table(peers: dict[str, dict[str, Any]]) -> str:
     rows = []
     for name, data in peers.items():
         if "unavailable" in data:
-            rows.append([name, "not available", data["unavailable"]])
+            rows.append([name, "not available", "", data["unavailable"]])
             continue
         info = dict(data.get("info", {}))
         version = str(info.pop("version", "?"))
         details = "; ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in info.items())
-        rows.append([name, version, details.replace("|", "/")])
-    return table(["peer", "version", "details"], rows)
+        rows.append([name, version, load_cell(data.get("foreign_load")), details.replace("|", "/")])
+    return table(["peer", "version", "other processes' CPU use during the run", "details"], rows)
+
+
+def load_cell(fraction: float | None) -> str:
+    if fraction is None:
+        return "unknown"
+    return f"{fraction:.0%}" + (" (BUSY: timings unreliable)" if fraction > 0.05 else "")
 
 
 def memory_table(memory: list[dict[str, Any]]) -> str:
@@ -147,7 +161,13 @@ def memory_table(memory: list[dict[str, Any]]) -> str:
             ]
         )
     return table(
-        ["implementation", "call peak above inputs (MiB)", "RSS before (MiB)", "peak RSS (MiB)", "note"],
+        [
+            "implementation",
+            "call peak above inputs (MiB)",
+            "RSS before (MiB)",
+            "peak RSS (MiB)",
+            "note",
+        ],
         rows,
     )
 
@@ -168,20 +188,22 @@ def render(results: dict[str, Any]) -> str:
         f"Date: {machine['date']}  ",
         f"Command: `{results['command']}`  ",
         f"Machine: {summary(machine)}  ",
+        f"Project: commit {machine.get('project_commit', 'unknown')}, extension built "
+        f"{results['peers'].get('project', {}).get('info', {}).get('built', 'unknown')}  ",
         f"Environment: {environment(machine['env'])}",
         "",
-        "Median wall time of one call, inputs already in the library's own arrays; each peer ran in",
-        "its own subprocess with its default thread count unless --threads was given. Ratios are",
-        "project time / other time: above 1 the project is slower.",
+        "Median wall time of one call, inputs already in the library's own arrays; each peer ran",
+        "in its own subprocess with its default thread count unless --threads was given. Ratios",
+        "are project time / other time: above 1 the project is slower.",
         "",
         "### Peers",
         "",
         peers_table(results["peers"]),
     ]
-    if any(r["task"] == REVERSE for r in records):
-        parts += ["", "### Reverse mode: loss, dL/dW and dL/dX", "", reverse_table(records)]
-    if any(r["task"] == FORWARD_W for r in records):
-        parts += ["", "### Forward mode: dL/dW", "", forward_table(records)]
+    for task in TASKS:
+        if any(r["task"] == task for r in records):
+            body = reverse_table(records) if task == REVERSE else comparison_table(records, task)
+            parts += ["", f"### {TASK_TITLES[task]}", "", body]
     if results.get("memory"):
         m = next((m for m in results["memory"] if "size" in m), None)
         where = f"{format_size(m['size'])} {m['dtype']} {m['task']}" if m else ""
@@ -198,6 +220,13 @@ def render(results: dict[str, Any]) -> str:
         parts += ["", f"### Scaling, {dtype}: time vs B*N*M", "", scaling_table(records, dtype)]
     if results.get("plot"):
         parts += ["", f"![time vs B*N*M]({results['plot']})"]
+    errors = [
+        f"- {r['impl']} {format_size(r['size'])} {r['dtype']}: {r['error']}"
+        for r in records
+        if "error" in r
+    ]
+    if errors:
+        parts += ["", "Cells that raised instead of returning:", "", *errors]
     mismatches = results.get("mismatches") or []
     if mismatches:
         parts += ["", "**GRADIENT MISMATCHES:** " + "; ".join(mismatches)]

@@ -4,12 +4,12 @@ A peer module imports its library at import time (ImportError means "not install
 
 - ``setup(options: PeerOptions) -> dict``: configure threads, return facts worth reporting
   (version, threads, BLAS, ...);
-- ``implementations(options: PeerOptions) -> list[Impl]``.
+- ``implementations(options: PeerOptions) -> list[Impl]``, each for one task of ``cases.TASKS``.
 
 ``Impl.prepare(x, w)`` converts the NumPy inputs to the library's own arrays once (not timed) and
 returns ``(step, to_numpy)``: ``step()`` is the timed call, which must return finished results
 (block on asynchronous dispatch), and ``to_numpy(result)`` gives a dict with "w" (dL/dW) and,
-where computed, "x" (dL/dX) and "loss", for the gradient check.
+where computed, "x" (dL/dX) and "loss" (or "jac" for the Jacobian task), for the check.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ PEERS: dict[str, str] = {
     "tensorflow": "peers.tensorflow_peer",
 }
 PROJECT = "project"
+BASELINE_LABEL = "dynamic-baseline"  # the project's forward-mode baseline (see peers.project)
 ALWAYS = ("project", "numpy")
 
 
@@ -49,8 +50,9 @@ class Impl:
 class PeerOptions:
     threads: int | None = None  # None: the library's default (all cores)
     # "module:function" with the signature of eigen_autodiff.value_and_grad, used as the
-    # forward-mode "dynamic baseline"; None: the project's current forward mode.
+    # forward-mode "dynamic baseline"; None: the project's mode="forward_dynamic".
     baseline: str | None = None
+    memory_budget: int | None = None  # bytes; the project's default budget if None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

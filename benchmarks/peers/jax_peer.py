@@ -1,4 +1,4 @@
-"""JAX, jit-compiled: value_and_grad (reverse) and jacfwd w.r.t. W (forward)."""
+"""JAX, jit-compiled: value_and_grad (reverse), jacfwd of the loss and of Y w.r.t. W."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ jax.config.update("jax_enable_x64", True)  # float64 inputs stay float64; float3
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from cases import FORWARD_W, REVERSE  # noqa: E402
+from cases import FORWARD_W, JACOBIAN_W, REVERSE  # noqa: E402
 
 from peers import Impl, PeerOptions, Step, ToNumpy  # noqa: E402
 
@@ -21,7 +21,14 @@ def loss(w: Any, x: Any) -> Any:
 
 
 _value_and_grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+
+
+def layer(w: Any, x: Any) -> Any:
+    return jnp.sin(x @ w)
+
+
 _jacfwd = jax.jit(jax.jacfwd(loss, argnums=0))
+_layer_jacfwd = jax.jit(jax.jacfwd(layer, argnums=0))
 
 
 def setup(options: PeerOptions) -> dict[str, Any]:
@@ -46,17 +53,21 @@ def _prepare_reverse(x_np: np.ndarray, w_np: np.ndarray) -> tuple[Step, ToNumpy]
     return step, to_numpy
 
 
-def _prepare_jacfwd(x_np: np.ndarray, w_np: np.ndarray) -> tuple[Step, ToNumpy]:
-    x, w = jax.device_put(x_np), jax.device_put(w_np)
+def _prepare_jacfwd(function: Any, key: str) -> Any:
+    def prepare(x_np: np.ndarray, w_np: np.ndarray) -> tuple[Step, ToNumpy]:
+        x, w = jax.device_put(x_np), jax.device_put(w_np)
 
-    def step() -> Any:
-        return jax.block_until_ready(_jacfwd(w, x))
+        def step() -> Any:
+            return jax.block_until_ready(function(w, x))
 
-    return step, lambda dw: {"w": np.asarray(dw)}
+        return step, lambda result: {key: np.asarray(result)}
+
+    return prepare
 
 
 def implementations(options: PeerOptions) -> list[Impl]:
     return [
         Impl("jax", REVERSE, _prepare_reverse),
-        Impl("jax-jacfwd", FORWARD_W, _prepare_jacfwd),
+        Impl("jax-jacfwd", FORWARD_W, _prepare_jacfwd(_jacfwd, "w")),
+        Impl("jax-jacfwd", JACOBIAN_W, _prepare_jacfwd(_layer_jacfwd, "jac")),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from cases import REVERSE
+from cases import JACOBIAN_W, REVERSE
 
 from peers import Impl, PeerOptions, Step, ToNumpy
 
@@ -18,6 +18,16 @@ def value_and_grad(x: np.ndarray, w: np.ndarray) -> tuple[Any, np.ndarray, np.nd
     g = s * np.cos(z)
     g *= 2
     return loss, x.T @ g, g @ w.T
+
+
+def jacobian_w(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """dY/dW for Y = sin(X W): J[b, j, i, k] = cos(Z[b, j]) X[b, i] if j == k, else 0."""
+    batch, inputs = x.shape
+    outputs = w.shape[1]
+    jac = np.zeros((batch, outputs, inputs, outputs), dtype=np.result_type(x, w))
+    columns = np.arange(outputs)
+    jac[:, columns, :, columns] = np.cos(x @ w).T[:, :, None] * x[None, :, :]
+    return jac
 
 
 def blas_info() -> list[dict[str, Any]]:
@@ -49,5 +59,9 @@ def _prepare(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
     return step, lambda r: {"loss": r[0], "w": r[1], "x": r[2]}
 
 
+def _prepare_jacobian(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
+    return lambda: jacobian_w(x, w), lambda jac: {"jac": jac}
+
+
 def implementations(options: PeerOptions) -> list[Impl]:
-    return [Impl("numpy", REVERSE, _prepare)]
+    return [Impl("numpy", REVERSE, _prepare), Impl("numpy", JACOBIAN_W, _prepare_jacobian)]

@@ -7,11 +7,11 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep start-up chatter off the report
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from cases import REVERSE  # noqa: E402
+import numpy as np
+import tensorflow as tf
+from cases import REVERSE
 
-from peers import Impl, PeerOptions, Step, ToNumpy  # noqa: E402
+from peers import Impl, PeerOptions, Step, ToNumpy
 
 
 @tf.function
