@@ -6,7 +6,7 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
-from ._arrays import as_float_arrays, check_activation_name
+from ._arrays import check_activation_name, contiguous_arrays, real_arrays, result_dtype
 from ._native import _core
 
 ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
@@ -26,7 +26,14 @@ def derivative(activation: str, x: ArrayLike) -> tuple[Any, Any]:
 
     """
     name = check_activation_name(activation)
-    (array,) = as_float_arrays(x=x)
+    (raw,) = real_arrays(x=x)
+    dtype = result_dtype(raw)
+    (array,) = contiguous_arrays(
+        dtype,
+        f"the derivative of {name} on {raw.size} entries",
+        lambda: _core.memory_estimate("elementwise", dtype.name, raw.size, 1, 1, False, False),
+        x=raw,
+    )
     value, slope = _core.activation_value_and_derivative(name, array)
     if array.ndim == 0:
         return value[()], slope[()]
