@@ -44,10 +44,12 @@ void convert_checks_offsets_and_sizes() {
   CHECK_INVALID(ead::convert(w, 0, 5), "shape (3, 2)");
   const ead::Index too_many = ead::Index(std::numeric_limits<int>::max()) + 1;
   CHECK_INVALID(ead::convert(w, 0, too_many), "exceeds AutoDiffScalar's largest derivative count");
-  CHECK_INVALID(ead::convert<ead::FixedAD<double, 4>>(w, 0, 6), "fixed derivative size 4");
+  using Fixed4 = ead::FixedAD<double, 4>;
+  using Fixed6 = ead::FixedAD<double, 6>;
+  CHECK_INVALID(ead::convert<Fixed4>(w, 0, 6), "fixed derivative size 4");
   // The boundaries that fit.
   CHECK(ead::convert(w, 2, 8)(2, 1).derivatives()(7) == 1.0);
-  CHECK(ead::convert<ead::FixedAD<double, 6>>(w, 0, 6)(0, 0).derivatives()(0) == 1.0);
+  CHECK(ead::convert<Fixed6>(w, 0, 6)(0, 0).derivatives()(0) == 1.0);
   CHECK(ead::convert(filled(0, 3), 0, 0).size() == 0);
 }
 
@@ -125,7 +127,8 @@ void buffers_are_checked() {
                                        static_cast<double*>(nullptr), static_cast<double*>(nullptr),
                                        0);
   const ead::ConstMatrixView<double> empty(xs.data(), 0, 3);
-  CHECK(ead::value_and_grad_reverse(serial, empty, wv, ead::activations::Sin{}, nullptr, dw.data(),
+  CHECK(ead::value_and_grad_reverse(serial, empty, wv, ead::activations::Sin{},
+                                    static_cast<double*>(nullptr), dw.data(),
                                     static_cast<double*>(nullptr)) == 0.0);
   CHECK(dw[0] == 0.0 && dw[2] == 0.0);
 }
