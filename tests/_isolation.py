@@ -59,7 +59,10 @@ def run_pytest_isolated(target: str, *options: str, timeout: float = 600) -> str
     # Hypothesis' failure report can import mypy_extensions, deprecated in recent releases: with
     # warnings as errors that would hide the failure behind an internal error.
     quiet = "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
-    arguments = ["-p", "no:cacheprovider", "-q", "-W", quiet, *options, str(TESTS / target)]
+    # Output captured at the file-descriptor level would be lost with a sanitizer report that
+    # ends the process: capture Python's writes only.
+    arguments = ["-p", "no:cacheprovider", "-q", "--capture=sys", "-W", quiet, *options]
+    arguments.append(str(TESTS / target))
     program = _prologue(True) + f"import sys, pytest\nsys.exit(pytest.main({arguments!r}))\n"
     return _checked([sys.executable, "-c", program], timeout).stdout
 
