@@ -148,7 +148,10 @@ def test_custom_derivative_matches_reference_where_the_naive_one_is_fine(
             assert result[dtype][key] == pytest.approx(float(slope), rel=rtol), (dtype, key)
 
 
-@pytest.mark.parametrize(("name", "at_least"), [("test_core", 1000), ("test_traced", 300)])
+@pytest.mark.parametrize(
+    ("name", "at_least"),
+    [("test_core", 1000), ("test_traced", 300), ("test_pitfalls", 40), ("test_arguments", 25)],
+)
 def test_cpp_unit_tests_pass(cpp_build: Path, name: str, at_least: int) -> None:
     out = run(cpp_build / "tests" / "cpp" / name)
     passed, failed = (int(word) for word in out.split()[::2][:2])

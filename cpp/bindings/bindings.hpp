@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "eigen_autodiff/activations.hpp"
 #include "eigen_autodiff/traced_activation.hpp"
@@ -24,6 +25,25 @@ namespace py = pybind11;
 // NumPy arrays as the bindings take them: the facade has already made them C-contiguous.
 template <typename T>
 using CArray = py::array_t<T, py::array::c_style>;
+
+// A new C-contiguous array whose data starts on a boundary of Eigen's largest packet (see
+// AlignedVector in types.hpp): NumPy aligns to 16 bytes only, and products written into
+// differently aligned outputs can differ in the last bit. It is a view into a slightly larger
+// array, which it keeps alive.
+template <typename T>
+CArray<T> aligned_array(const std::vector<py::ssize_t>& shape) {
+  constexpr py::ssize_t alignment = EIGEN_MAX_ALIGN_BYTES > 0 ? EIGEN_MAX_ALIGN_BYTES : 1;
+  constexpr py::ssize_t padding = (alignment + sizeof(T) - 1) / sizeof(T);
+  py::ssize_t size = 1;
+  for (const py::ssize_t extent : shape) {
+    size *= extent;
+  }
+  CArray<T> storage(size + padding);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.mutable_data());
+  const auto offset = static_cast<py::ssize_t>((alignment - address % alignment) % alignment);
+  T* data = storage.mutable_data() + offset / static_cast<py::ssize_t>(sizeof(T));
+  return CArray<T>(shape, data, storage);
+}
 
 void register_activations(py::module_& m);
 void register_forward_modes(py::module_& m);

@@ -54,8 +54,8 @@ struct LayerArguments {
 template <typename T, typename Compute>
 py::tuple loss_and_gradients(const LayerArguments<T>& args, bool wrt_x, bool wrt_w,
                              Compute&& compute) {
-  CArray<T> dx = wrt_x ? CArray<T>({args.batch, args.inputs}) : CArray<T>();
-  CArray<T> dw = wrt_w ? CArray<T>({args.inputs, args.outputs}) : CArray<T>();
+  CArray<T> dx = wrt_x ? aligned_array<T>({args.batch, args.inputs}) : CArray<T>();
+  CArray<T> dw = wrt_w ? aligned_array<T>({args.inputs, args.outputs}) : CArray<T>();
   T* dx_data = wrt_x ? dx.mutable_data() : nullptr;
   T* dw_data = wrt_w ? dw.mutable_data() : nullptr;
   double loss = 0;

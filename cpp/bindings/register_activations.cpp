@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "eigen_autodiff/activations.hpp"
+#include "eigen_autodiff/memory_estimates.hpp"
 
 namespace eigen_autodiff::bindings {
 
@@ -13,6 +14,9 @@ template <typename T>
 py::tuple value_and_derivative(const py::object& activation, const CArray<T>& x) {
   const ActivationSpec spec = resolve_activation(activation);
   const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+  check_memory_budget(elementwise_bytes<T>(x.size()),
+                      "the derivative of " + py::str(activation).cast<std::string>() + " on " +
+                          std::to_string(x.size()) + " entries");
   CArray<T> value(shape);
   CArray<T> derivative(shape);
   {

@@ -20,7 +20,7 @@ CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& 
   const Index cols = of_w ? args.outputs : args.inputs;
   check_memory_budget(jacobian_bytes<T>(args.batch, args.outputs, rows * cols),
                       "the Jacobian w.r.t. " + wrt + " on " + args.shapes());
-  CArray<T> jacobian({args.batch, args.outputs, rows, cols});
+  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, rows, cols});
   const auto context = compute_context();
   const auto& device =
       context->device_for(static_cast<double>(args.batch) * args.outputs * rows * cols);

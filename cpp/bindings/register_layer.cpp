@@ -13,7 +13,8 @@ namespace {
 template <typename T>
 CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation) {
   const LayerArguments<T> args(x, w, activation);
-  CArray<T> y({args.batch, args.outputs});
+  check_memory_budget(forward_bytes<T>(args.batch, args.outputs), "forward on " + args.shapes());
+  CArray<T> y = aligned_array<T>({args.batch, args.outputs});
   const auto context = compute_context();
   {
     py::gil_scoped_release release;
@@ -34,7 +35,7 @@ py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::ob
   const auto context = compute_context();
   const auto& device = context->device_for(3 * args.multiply_adds());
   return loss_and_gradients(args, wrt_x, wrt_w, [&](T* dx, T* dw) {
-    std::vector<T> workspace(static_cast<std::size_t>(args.batch * args.outputs));
+    AlignedVector<T> workspace(static_cast<std::size_t>(args.batch * args.outputs));
     return with_activation(args.activation, [&](const auto& activation) {
       return value_and_grad_reverse(device, args.x, args.w, activation, dx, dw, workspace.data());
     });

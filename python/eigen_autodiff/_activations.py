@@ -7,7 +7,7 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from ._activation_spec import ActivationLike, activation_spec
-from ._arrays import as_float_arrays
+from ._arrays import contiguous_arrays, real_arrays, result_dtype
 from ._native import _core
 
 ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
@@ -31,7 +31,15 @@ def derivative(activation: ActivationLike, x: ArrayLike) -> tuple[Any, Any]:
 
     """
     spec = activation_spec(activation)
-    (array,) = as_float_arrays(x=x)
+    label = activation if isinstance(activation, str) else spec.name  # type: ignore[union-attr]
+    (raw,) = real_arrays(x=x)
+    dtype = result_dtype(raw)
+    (array,) = contiguous_arrays(
+        dtype,
+        f"the derivative of {label} on {raw.size} entries",
+        lambda: _core.memory_estimate("elementwise", dtype.name, raw.size, 1, 1, False, False),
+        x=raw,
+    )
     value, slope = _core.activation_value_and_derivative(spec, array)
     if array.ndim == 0:
         return value[()], slope[()]

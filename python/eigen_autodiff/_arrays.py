@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._native import _core
+
 FloatArray = NDArray[np.floating[Any]]
+
+# The largest estimate the compiled module's budget check takes (an unsigned 64-bit count).
+_MAX_BYTES = 2**64 - 1
 
 
 def _as_array(name: str, value: ArrayLike) -> NDArray[Any]:
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        # np.asarray would silently compute on the values under the mask.
+        raise TypeError(
+            f"{name} is a masked array with masked entries; fill them first "
+            f"(for example {name}.filled(0.0))"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as error:
@@ -30,25 +41,78 @@ def result_dtype(*arrays: NDArray[Any]) -> np.dtype[Any]:
     return np.dtype(np.float64)
 
 
+def real_arrays(**named: ArrayLike) -> tuple[NDArray[Any], ...]:
+    """Each argument as an array of real numbers, not yet converted: views stay views.
+
+    TypeError, naming the argument, for anything else (complex, object, strings, masked entries).
+    """
+    return tuple(_as_array(name, value) for name, value in named.items())
+
+
+def contiguous_arrays(
+    dtype: np.dtype[Any], what: str, request_bytes: Callable[[], int], **named: NDArray[Any]
+) -> tuple[FloatArray, ...]:
+    """The arrays as C-contiguous arrays of ``dtype``, copied only where needed.
+
+    A copy can be far larger than its source (a broadcast view of one element can have any
+    shape), so the copies' size plus the request's own estimate (``request_bytes()``, from the
+    compiled module) is checked against the memory budget before anything is copied.
+    """
+    copies = [
+        name
+        for name, array in named.items()
+        if array.dtype != dtype or not array.flags.c_contiguous
+    ]
+    if copies:
+        copy_bytes = sum(named[name].size for name in copies) * dtype.itemsize
+        need = min(copy_bytes + request_bytes(), _MAX_BYTES)
+        _core.check_memory_budget(
+            need, f"{what}, with C-contiguous {dtype} copies of {' and '.join(copies)},"
+        )
+    return tuple(np.asarray(array, dtype=dtype, order="C") for array in named.values())
+
+
 def as_float_arrays(**named: ArrayLike) -> tuple[FloatArray, ...]:
     """Converts each argument to a C-contiguous array of the common result dtype.
 
-    Arrays that already have that dtype and layout are passed on without a copy.
+    Arrays that already have that dtype and layout are passed on without a copy; copies are
+    checked against the memory budget first.
     """
-    arrays = {name: _as_array(name, value) for name, value in named.items()}
-    dtype = result_dtype(*arrays.values())
-    return tuple(np.asarray(array, dtype=dtype, order="C") for array in arrays.values())
+    arrays = real_arrays(**named)
+    dtype = result_dtype(*arrays)
+    return contiguous_arrays(
+        dtype, "converting " + " and ".join(named), lambda: 0, **dict(zip(named, arrays))
+    )
 
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 
 
-def layer_arrays(x: ArrayLike, w: ArrayLike) -> tuple[FloatArray, FloatArray]:
+# What each request of the compiled module is called in its messages.
+_REQUEST_DESCRIPTIONS = {
+    "forward": "forward",
+    "reverse": "reverse mode",
+    "forward_chunked": "forward mode",
+    "forward_dynamic": "forward mode with dynamic derivative vectors",
+    "jacobian_w": "the Jacobian w.r.t. w",
+    "jacobian_x": "the Jacobian w.r.t. x",
+}
+
+
+def layer_arrays(
+    x: ArrayLike,
+    w: ArrayLike,
+    request: str = "forward",
+    wrt_x: bool = False,
+    wrt_w: bool = False,
+) -> tuple[FloatArray, FloatArray]:
     """The arrays checked and converted for the layer: 2-D, matching, C-contiguous, one dtype.
 
     Arrays that are already so pass straight through: for a small layer, this function's cost
-    is a large part of the whole call's.
+    is a large part of the whole call's. Others are checked (dtype, then shapes) before they are
+    converted, and the conversion's copies with ``request``'s memory need (a name of
+    ``_core.memory_estimate``) before they are made.
     """
     if (
         type(x) is np.ndarray
@@ -62,12 +126,23 @@ def layer_arrays(x: ArrayLike, w: ArrayLike) -> tuple[FloatArray, FloatArray]:
         and w.flags.c_contiguous
     ):
         return x, w
-    x_array, w_array = as_float_arrays(x=x, w=w)
+    x_array, w_array = real_arrays(x=x, w=w)
     check_layer_shapes(x_array, w_array)
+    dtype = result_dtype(x_array, w_array)
+    batch, inputs = x_array.shape
+    outputs = w_array.shape[1]
+    what = f"{_REQUEST_DESCRIPTIONS[request]} on X {(batch, inputs)} and W {(inputs, outputs)}"
+    x_array, w_array = contiguous_arrays(
+        dtype,
+        what,
+        lambda: _core.memory_estimate(request, dtype.name, batch, inputs, outputs, wrt_x, wrt_w),
+        x=x_array,
+        w=w_array,
+    )
     return x_array, w_array
 
 
-def check_layer_shapes(x: FloatArray, w: FloatArray) -> None:
+def check_layer_shapes(x: NDArray[Any], w: NDArray[Any]) -> None:
     """Raises ValueError unless x is (batch, n) and w is (n, m)."""
     if x.ndim != 2:
         raise ValueError(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ._activation_spec import ActivationLike, activation_spec
-from ._arrays import FloatArray, as_float_arrays, result_dtype
-from ._layer import Mode, forward, parse_wrt, value_and_grad
+from ._arrays import FloatArray, as_float_arrays, real_arrays, result_dtype
+from ._layer import Mode, check_mode, forward, parse_wrt, value_and_grad
 
 # The layer's names for the two parameters, as in Keras.
 _PARAMETER_OF = {"kernel": "w", "inputs": "x"}
@@ -81,7 +82,25 @@ class CustomLayer:
         rng = np.random.default_rng(self.seed)
         self._kernel = rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype)
 
-    def _built_kernel(self, inputs: FloatArray) -> FloatArray:
+    def _checked_inputs(self, inputs: ArrayLike) -> NDArray[Any]:
+        # Checked before the kernel is built from them, so that inputs of the wrong shape leave
+        # the layer unbuilt. Not converted here: forward/value_and_grad convert them after their
+        # memory check.
+        (array,) = real_arrays(inputs=inputs)
+        if array.ndim != 2:
+            raise ValueError(
+                "inputs must be a 2-D array of shape (batch, features); "
+                f"got {array.ndim}-D with shape {array.shape}"
+            )
+        if self._kernel is not None and array.shape[1] != self._kernel.shape[0]:
+            raise ValueError(
+                f"inputs have shape {array.shape}, but the kernel has shape {self._kernel.shape}: "
+                f"inputs.shape[1] ({array.shape[1]}) must equal kernel.shape[0] "
+                f"({self._kernel.shape[0]})"
+            )
+        return array
+
+    def _built_kernel(self, inputs: NDArray[Any]) -> FloatArray:
         if self._kernel is None:
             self.build(inputs.shape, result_dtype(inputs))
         assert self._kernel is not None
@@ -89,7 +108,7 @@ class CustomLayer:
 
     def __call__(self, inputs: ArrayLike) -> FloatArray:
         """The layer's output for ``inputs`` of shape ``(batch, features)``."""
-        (array,) = as_float_arrays(inputs=inputs)
+        array = self._checked_inputs(inputs)
         return forward(array, self._built_kernel(array), self.activation)
 
     def value_and_grad(
@@ -100,7 +119,8 @@ class CustomLayer:
     ) -> tuple[float, tuple[FloatArray, ...]]:
         """The loss ``sum(self(inputs)**2)`` and its gradients w.r.t. ``"kernel"``/``"inputs"``."""
         items = parse_wrt(wrt, allowed=tuple(_PARAMETER_OF))
-        (array,) = as_float_arrays(inputs=inputs)
+        check_mode(mode)
+        array = self._checked_inputs(inputs)
         kernel = self._built_kernel(array)
         return value_and_grad(
             array, kernel, self.activation, wrt=[_PARAMETER_OF[item] for item in items], mode=mode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal, Union
+from typing import Any, Callable, Literal, Union
 
 from numpy.typing import ArrayLike
 
@@ -21,6 +21,12 @@ _VALUE_AND_GRAD = {
     "forward_dynamic": _core.layer_value_and_grad_forward_dynamic,
 }
 MODES = tuple(_VALUE_AND_GRAD)
+# mode -> its name in _core.memory_estimate.
+_MEMORY_REQUEST = {
+    "reverse": "reverse",
+    "forward": "forward_chunked",
+    "forward_dynamic": "forward_dynamic",
+}
 
 Wrt = Union[str, Sequence[str]]
 
@@ -44,8 +50,22 @@ def forward(x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin") -> F
 
 
 def parse_wrt(wrt: Wrt, allowed: Sequence[str] = WRT_ITEMS) -> tuple[str, ...]:
-    """The items of ``wrt`` as a tuple; ValueError for unknown or repeated items."""
-    return _checked_items((wrt,) if isinstance(wrt, str) else tuple(wrt), tuple(allowed))
+    """The items of ``wrt`` as a tuple; ValueError for unknown or repeated items.
+
+    TypeError when ``wrt`` is neither a name nor a sequence of names.
+    """
+    if isinstance(wrt, str):
+        items: tuple[object, ...] = (wrt,)
+    else:
+        try:
+            items = tuple(wrt)
+        except TypeError:
+            items = (wrt,)
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(
+            f"wrt must be a name or a sequence of names from {tuple(allowed)}, got {wrt!r}"
+        )
+    return _checked_items(items, tuple(allowed))
 
 
 @lru_cache(maxsize=64)
@@ -56,6 +76,14 @@ def _checked_items(items: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[st
     if len(set(items)) != len(items):
         raise ValueError(f"wrt names an item twice: {items}")
     return items
+
+
+def check_mode(mode: object) -> Callable[..., tuple[float, Any, Any]]:
+    """The compiled function of ``mode``; ValueError naming it for anything else."""
+    compute = _VALUE_AND_GRAD.get(mode) if isinstance(mode, str) else None
+    if compute is None:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+    return compute
 
 
 def value_and_grad(
@@ -87,11 +115,10 @@ def value_and_grad(
     """
     spec = activation_spec(activation)
     items = parse_wrt(wrt)
-    compute = _VALUE_AND_GRAD.get(mode)
-    if compute is None:
-        raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-    x_array, w_array = layer_arrays(x, w)
-    loss, dx, dw = compute(x_array, w_array, spec, "x" in items, "w" in items)
+    compute = check_mode(mode)
+    wrt_x, wrt_w = "x" in items, "w" in items
+    x_array, w_array = layer_arrays(x, w, _MEMORY_REQUEST[mode], wrt_x, wrt_w)
+    loss, dx, dw = compute(x_array, w_array, spec, wrt_x, wrt_w)
     grads = {"x": dx, "w": dw}
     return loss, tuple(_computed(grads[item]) for item in items)
 
@@ -120,5 +147,5 @@ def jacobian(
     spec = activation_spec(activation)
     if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
         raise ValueError(f"unknown wrt {wrt!r}; expected one of {WRT_ITEMS}")
-    x_array, w_array = layer_arrays(x, w)
+    x_array, w_array = layer_arrays(x, w, "jacobian_" + wrt)
     return _core.layer_jacobian(x_array, w_array, spec, wrt)

@@ -203,6 +203,14 @@ void activation_values(const Act& activation, const T* x, T* y, Index n) {
 template <typename T, typename Act>
 void activation_value_and_derivative(const Act& activation, const T* x, T* value, T* derivative,
                                      Index n) {
+  if (n < 0) {
+    throw std::invalid_argument("activation_value_and_derivative: n must be non-negative, got " +
+                                std::to_string(n));
+  }
+  if (n > 0 && (x == nullptr || value == nullptr || derivative == nullptr)) {
+    throw std::invalid_argument("activation_value_and_derivative: null pointer for " +
+                                std::to_string(n) + " values");
+  }
   for (Index k = 0; k < n; ++k) {
     const ScalarAD<T> y = activation(ScalarAD<T>(x[k], 1, 0));
     value[k] = y.value();

@@ -182,7 +182,7 @@ double value_and_grad_chunked_forward(const Device& device, ConstMatrixView<T> x
   const Index batch = x.dimension(0);
   const Index inputs = x.dimension(1);
   const Index outputs = w.dimension(1);
-  std::vector<T> z(static_cast<std::size_t>(batch * outputs));
+  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
   contract_into(device, x, w, MatrixView<T>(z.data(), batch, outputs));
   double loss = 0;
   for (const T value : z) {

@@ -25,7 +25,12 @@ double value_and_grad_forward_dynamic(ConstMatrixView<T> x, ConstMatrixView<T> w
       static_cast<Index>(forward_mode_derivative_count(batch, inputs, outputs, dx, dw));
 
   const auto seeded = [size](ConstMatrixView<T> values, bool seed, Index offset) {
-    const RowMajorTensor<T> plain = values;
+    RowMajorTensor<T> plain(values.dimension(0), values.dimension(1));
+    // Eigen copies with memcpy, whose pointers must not be null even for no bytes (UBSan): an
+    // empty tensor has a null data pointer.
+    if (plain.size() > 0) {
+      plain = values;
+    }
     if (seed) {
       return convert<AD>(plain, offset, size);
     }
@@ -44,10 +49,10 @@ double value_and_grad_forward_dynamic(ConstMatrixView<T> x, ConstMatrixView<T> w
     loss += y.data()[k] * y.data()[k];
   }
 
-  if (dx != nullptr) {
+  if (dx != nullptr && x.size() > 0) {
     MatrixView<T>(dx, batch, inputs) = unpack_derivatives<T>(loss.derivatives(), 0, x_ad);
   }
-  if (dw != nullptr) {
+  if (dw != nullptr && w.size() > 0) {
     MatrixView<T>(dw, inputs, outputs) =
         unpack_derivatives<T>(loss.derivatives(), dx != nullptr ? x.size() : 0, w_ad);
   }

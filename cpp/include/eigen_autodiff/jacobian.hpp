@@ -18,9 +18,11 @@ void layer_jacobian(const Device& device, ConstMatrixView<T> x, ConstMatrixView<
   const Index batch = x.dimension(0);
   const Index inputs = x.dimension(1);
   const Index outputs = w.dimension(1);
+  check_layer_shapes(batch, inputs, w.dimension(0), outputs);
   const Index parameter_size = wrt == ForwardWrt::w ? inputs * outputs : batch * inputs;
+  check_buffer(out, batch * outputs * parameter_size, "layer_jacobian: out");
   std::fill(out, out + batch * outputs * parameter_size, T(0));
-  std::vector<T> z(static_cast<std::size_t>(batch * outputs));
+  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
   contract_into(device, x, w, MatrixView<T>(z.data(), batch, outputs));
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
   for_each_output_tangent<K>(device, x, w, z.data(), activation, wrt, tasks,

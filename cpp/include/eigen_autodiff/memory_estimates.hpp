@@ -32,6 +32,18 @@ inline std::uint64_t forward_mode_derivative_count(Index batch, Index inputs, In
                                 wrt_w ? detail::product(inputs, outputs) : 0);
 }
 
+// The layer's output Y, all that forward() allocates.
+template <typename T>
+std::uint64_t forward_bytes(Index batch, Index outputs) {
+  return detail::saturating_mul(sizeof(T), detail::product(batch, outputs));
+}
+
+// Elementwise value and derivative: two arrays of n entries.
+template <typename T>
+std::uint64_t elementwise_bytes(Index n) {
+  return detail::saturating_mul(2 * sizeof(T), detail::count(n));
+}
+
 // The outputs of value_and_grad: the gradients asked for.
 template <typename T>
 std::uint64_t gradient_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {

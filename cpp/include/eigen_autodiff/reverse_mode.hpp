@@ -76,6 +76,7 @@ double value_and_grad_reverse(const Device& device, ConstMatrixView<T> x, ConstM
                               const Act& activation, T* dx, T* dw, T* workspace) {
   const Index batch = x.dimension(0);
   const Index outputs = w.dimension(1);
+  check_buffer(workspace, batch * outputs, "value_and_grad_reverse: workspace");
   MatrixView<T> g(workspace, batch, outputs);
   contract_into(device, x, w, g);
   const double loss = loss_and_output_gradient(device, activation, g);

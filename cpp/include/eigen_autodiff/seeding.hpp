@@ -4,6 +4,7 @@
 // the tensor's layout, matching NumPy's C order.
 #pragma once
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,6 +33,12 @@ auto convert(const Eigen::Tensor<T, 2, Options>& tensor, Index offset = 0, Index
         "convert: entries " + std::to_string(offset) + ".." + std::to_string(offset + rows * cols) +
         " of a tensor of shape " + detail::shape_string(rows, cols) +
         " do not fit in a derivative vector of size " + std::to_string(size));
+  }
+  // AutoDiffScalar numbers its derivatives with int.
+  if (size > std::numeric_limits<int>::max()) {
+    throw std::invalid_argument("convert: size " + std::to_string(size) +
+                                " exceeds AutoDiffScalar's largest derivative count " +
+                                std::to_string(std::numeric_limits<int>::max()));
   }
   if (Derivatives::SizeAtCompileTime != Eigen::Dynamic && size != 0 &&
       size != Derivatives::SizeAtCompileTime) {
