@@ -5,7 +5,6 @@
 #include "eigen_autodiff/layer.hpp"
 
 #include <iostream>
-#include <tuple>
 
 #include "example_io.hpp"
 
@@ -15,14 +14,7 @@ int main(int argc, char** argv) {
   try {
     const auto options =
         example_io::parse_options(argc, argv, "usage: custom_layer [--json] [--input FILE]\n");
-    Eigen::Tensor<float, 2> x_in(3, 3);
-    Eigen::Tensor<float, 2> w_in(3, 2);
-    if (options.input.empty()) {
-      x_in.setValues({{-1., 0., 1.}, {2., 3., 4.}, {-1., -5., 2.}});
-      w_in.setRandom();
-    } else {
-      std::tie(x_in, w_in) = example_io::read_layer_inputs<float>(options.input);
-    }
+    const auto [x_in, w_in] = example_io::layer_inputs(options);
 
     // X is a constant; W's entries are the variables 0 .. w.size()-1.
     Eigen::Tensor<AutoDiff_T, 2> X = eigen_autodiff::convert(x_in);

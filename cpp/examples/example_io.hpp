@@ -71,6 +71,20 @@ std::pair<Eigen::Tensor<T, 2>, Eigen::Tensor<T, 2>> read_layer_inputs(const std:
   return {std::move(x), std::move(w)};
 }
 
+// The article's data (its input X, and W from Eigen's setRandom as in the article) or, with
+// --input FILE, the file's.
+inline std::pair<Eigen::Tensor<float, 2>, Eigen::Tensor<float, 2>> layer_inputs(
+    const Options& options) {
+  if (!options.input.empty()) {
+    return read_layer_inputs<float>(options.input);
+  }
+  Eigen::Tensor<float, 2> x(3, 3);
+  x.setValues({{-1., 0., 1.}, {2., 3., 4.}, {-1., -5., 2.}});
+  Eigen::Tensor<float, 2> w(3, 2);
+  w.setRandom();
+  return {x, w};
+}
+
 template <typename T>
 std::string json_number(T value) {
   std::ostringstream out;
