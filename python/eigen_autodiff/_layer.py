@@ -54,6 +54,15 @@ def parse_wrt(wrt: Wrt, allowed: Sequence[str] = WRT_ITEMS) -> tuple[str, ...]:
 
     TypeError when ``wrt`` is neither a name nor a sequence of names.
     """
+    try:
+        # The common case, a string or tuple already seen, costs one cache lookup.
+        return _parsed_wrt(wrt, allowed)
+    except TypeError:  # unhashable (a list), or items that are not names
+        return _parsed_wrt.__wrapped__(wrt, allowed)
+
+
+@lru_cache(maxsize=64)
+def _parsed_wrt(wrt: Wrt, allowed: Sequence[str]) -> tuple[str, ...]:
     if isinstance(wrt, str):
         items: tuple[object, ...] = (wrt,)
     else:
@@ -119,14 +128,8 @@ def value_and_grad(
     wrt_x, wrt_w = "x" in items, "w" in items
     x_array, w_array = layer_arrays(x, w, _MEMORY_REQUEST[mode], wrt_x, wrt_w)
     loss, dx, dw = compute(x_array, w_array, spec, wrt_x, wrt_w)
-    grads = {"x": dx, "w": dw}
-    return loss, tuple(_computed(grads[item]) for item in items)
-
-
-def _computed(grad: FloatArray | None) -> FloatArray:
     # The C++ side returns None only for the items it was not asked for.
-    assert grad is not None
-    return grad
+    return loss, tuple([dx if item == "x" else dw for item in items])
 
 
 def jacobian(
