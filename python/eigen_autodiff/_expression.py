@@ -15,13 +15,10 @@ from typing import Any
 from . import _primitives
 from ._trace import trace
 
+# Every primitive an activation may use, and nothing else.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    name: getattr(_primitives, name)
-    for name in (
-        "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "abs", "sigmoid",
-        "softplus", "log1p", "expm1", "erf", "maximum", "minimum", "where", "pow",
-    )
-}  # fmt: skip
+    name: getattr(_primitives, name) for name in _primitives.__all__
+}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
