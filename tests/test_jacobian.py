@@ -75,3 +75,22 @@ def test_jacobian_too_large_for_the_budget_raises_memory_error() -> None:
     w = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2, 1 << 20), strides=(0, 0))
     with pytest.raises(MemoryError, match=r"the Jacobian w.r.t. w .* needs an estimated"):
         ead.jacobian(x, w, "sin", wrt="w")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_jacobian_and_forward_gradient_match_jax_jacfwd(
+    dtype: type, rng: np.random.Generator
+) -> None:
+    # JAX is a benchmark-only extra, not a test dependency: this runs where it is installed.
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = pytest.importorskip("jax.numpy")
+    for shape in [(3, 5, 2), (4, 11, 3)]:
+        x, w = random_layer(rng, *shape, dtype=dtype)
+        for wrt, argnum in (("w", 1), ("x", 0)):
+            expected = jax.jacfwd(lambda x_, w_: jnp.tanh(x_ @ w_), argnums=argnum)(x, w)
+            jac = ead.jacobian(x, w, "tanh", wrt=wrt)
+            assert_matches_reference(jac, np.asarray(expected), dtype, f"dY/d{wrt} at {shape}")
+        loss_grad = jax.jacfwd(lambda x_, w_: jnp.sum(jnp.tanh(x_ @ w_) ** 2), argnums=1)(x, w)
+        _, (dw,) = ead.value_and_grad(x, w, "tanh", mode="forward")
+        assert_matches_reference(dw, np.asarray(loss_grad), dtype, f"dL/dw at {shape}")
