@@ -102,20 +102,25 @@ def every_huge_request_raises_memory_error(budget_bits: int) -> int:
 
 def size_estimates_saturate() -> None:
     """The estimates the facade asks for never wrap around to small numbers."""
-    for request in (
-        "forward",
-        "reverse",
-        "forward_chunked",
-        "forward_dynamic",
-        "jacobian_w",
-        "jacobian_x",
-        "elementwise",
-    ):
+    core = ead._core
+    requests = {
+        "layer_values": lambda dtype, n: core.layer_values_bytes(dtype, n, n),
+        **{
+            f"value_and_grad {name}": (
+                lambda dtype, n, m=mode: core.value_and_grad_bytes(m, dtype, n, n, n, True, True)
+            )
+            for name, mode in core.Mode.__members__.items()
+        },
+        "jacobian w": lambda dtype, n: core.jacobian_bytes(dtype, n, n, n, "w"),
+        "jacobian x": lambda dtype, n: core.jacobian_bytes(dtype, n, n, n, "x"),
+        "elementwise": lambda dtype, n: core.elementwise_bytes(dtype, n),
+    }
+    for request, estimate_of in requests.items():
         for dtype in ("float32", "float64"):
             previous = 0
             for bits in (16, 31, 32, 40, 62, 63):
                 size = (1 << bits) - 1 if bits == 63 else 1 << bits
-                estimate = ead._core.memory_estimate(request, dtype, size, size, size, True, True)
+                estimate = estimate_of(dtype, size)
                 assert estimate >= previous, (request, dtype, bits, estimate, previous)
                 assert 0 <= estimate <= 2**64 - 1
                 previous = estimate

@@ -167,7 +167,7 @@ def test_closures_over_the_outer_value_are_rejected() -> None:
     def leaky_slope(x: Any) -> Any:
         return ead.custom_derivative(lambda v: v, lambda v: x)(x)
 
-    with pytest.raises(TypeError, match="df may use only its own argument"):
+    with pytest.raises(TypeError, match=r"df: a custom derivative.s functions see only their own"):
         ead.derivative(leaky_slope, 1.0)
 
 
@@ -177,7 +177,7 @@ def test_misuse() -> None:
     with pytest.raises(TypeError, match="needs two callables"):
         ead.custom_derivative(ead.sin, 2.0)  # type: ignore[arg-type]
     bad_df = ead.custom_derivative(ead.sin, lambda x: "cos")
-    with pytest.raises(TypeError, match="df must return a value computed from its argument"):
+    with pytest.raises(TypeError, match="result of df must be a traced value computed from"):
         ead.derivative(bad_df, 1.0)
     with pytest.raises(TypeError, match="argument must be a value, not a condition"):
         ead.derivative(lambda x: stable(x > 0), 1.0)

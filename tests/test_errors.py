@@ -87,7 +87,7 @@ def test_ragged_list_is_a_type_error() -> None:
 @pytest.mark.parametrize(
     ("mode", "description"),
     [
-        ("forward_dynamic", r"forward mode with dynamic derivative vectors on X \(64, 64\)"),
+        ("forward_dynamic", r"forward_dynamic mode on X \(64, 64\)"),
         ("forward", r"forward mode on X \(64, 64\)"),
         ("reverse", r"reverse mode on X \(64, 64\)"),
     ],

@@ -12,21 +12,26 @@ from eigen_autodiff import _core
 STUB = Path(eigen_autodiff.__file__).with_name("_core.pyi")
 
 
-def stub_definitions() -> tuple[dict[str, list[list[str]]], set[str]]:
-    """Functions (name -> parameter names of each definition), annotated attributes and classes.
+def stub_definitions() -> tuple[dict[str, list[list[str]]], set[str], set[str]]:
+    """Functions (name -> parameter names of each definition), attributes and classes, members.
 
-    A class's methods and properties are listed as "Class.method". Type aliases (plain
+    A class's methods and properties are listed as "Class.method", its annotated fields and
+    enumerators among the members, as "Class.field". Type aliases (plain
     assignments) are the stub's own and not listed.
     """
     tree = ast.parse(STUB.read_text())
     functions: dict[str, list[list[str]]] = {}
     attributes: set[str] = set()
+    members: set[str] = set()
 
     def add_functions(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
             if isinstance(node, ast.FunctionDef):
                 parameters = [a.arg for a in node.args.args]
                 functions.setdefault(prefix + node.name, []).append(parameters)
+            elif prefix and isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                # A class's fields and enumerators: listed like its methods, with no parameters.
+                members.add(prefix + node.target.id)
 
     add_functions(tree.body, "")
     for node in tree.body:
@@ -35,7 +40,7 @@ def stub_definitions() -> tuple[dict[str, list[list[str]]], set[str]]:
         elif isinstance(node, ast.ClassDef):
             attributes.add(node.name)
             add_functions(node.body, node.name + ".")
-    return functions, attributes
+    return functions, attributes, members
 
 
 def module_signatures(function: object) -> list[list[str]]:
@@ -51,29 +56,29 @@ def module_signatures(function: object) -> list[list[str]]:
 def module_attribute(dotted: str) -> object:
     owner, _, name = dotted.rpartition(".")
     if owner:
-        return vars(getattr(_core, owner))[name]
+        member = vars(getattr(_core, owner))[name]
+        return member.__func__ if isinstance(member, staticmethod) else member
     return getattr(_core, name)
 
 
 def test_stub_has_every_name_of_the_module_and_no_other() -> None:
-    functions, attributes = stub_definitions()
+    functions, attributes, _ = stub_definitions()
     public = {name for name in dir(_core) if not name.startswith("_")} | {"__version__"}
     top_level = {name for name in functions if "." not in name}
     assert top_level | attributes == public
 
 
 def test_stub_overloads_have_the_modules_parameters() -> None:
-    functions, _ = stub_definitions()
+    functions, _, _ = stub_definitions()
     for name, definitions in functions.items():
         assert definitions == module_signatures(module_attribute(name)), name
 
 
 def test_stub_lists_every_public_method_of_the_classes() -> None:
-    functions, attributes = stub_definitions()
+    functions, attributes, members = stub_definitions()
     for cls in attributes:
         value = getattr(_core, cls)
         if isinstance(value, type):
-            methods = {n for n in vars(value) if not n.startswith("_")} | {"__init__"}
-            assert {name.split(".")[1] for name in functions if name.startswith(cls + ".")} == (
-                methods
-            ), cls
+            methods = {n for n in vars(value) if not n.startswith("_")}
+            listed = {n.split(".")[1] for n in [*functions, *members] if n.startswith(cls + ".")}
+            assert {n for n in listed if not n.startswith("_")} == methods, cls

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import eigen_autodiff as ead
+from eigen_autodiff._blame import BUILTIN_FORMULAS
 from eigen_autodiff._layer import MODES
 
 from _helpers import random_layer
@@ -52,12 +53,16 @@ CASES = [
     pytest.param(name, rewrite, id=f"{name}-{k}")
     for name, rewrites in REWRITES.items()
     for k, rewrite in enumerate(rewrites)
+] + [
+    # The formulas the diagnostics replay in place of the built-ins must be the built-ins.
+    pytest.param(name, formula, id=f"{name}-diagnostics")
+    for name, formula in BUILTIN_FORMULAS.items()
 ]
 DTYPES = [np.float64, np.float32]
 
 
 def test_every_builtin_has_a_rewrite() -> None:
-    assert set(REWRITES) == set(ead.ACTIVATIONS)
+    assert set(REWRITES) == set(ead.ACTIVATIONS) == set(BUILTIN_FORMULAS)
 
 
 def assert_close(ours: Any, builtin: Any, dtype: Any, what: str) -> None:

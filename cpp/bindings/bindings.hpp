@@ -3,7 +3,7 @@
 #pragma once
 
 // Configures Eigen; must precede pybind11's headers, which may pull Eigen in.
-#include "eigen_autodiff/eigen_setup.hpp"
+#include "eigen_autodiff/core/eigen_setup.hpp"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -15,8 +15,8 @@
 #include <variant>
 #include <vector>
 
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/traced_activation.hpp"
+#include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/traced/interpreter.hpp"
 
 namespace eigen_autodiff::bindings {
 
@@ -46,7 +46,6 @@ CArray<T> aligned_array(const std::vector<py::ssize_t>& shape) {
 }
 
 void register_activations(py::module_& m);
-void register_forward_modes(py::module_& m);
 void register_jacobian(py::module_& m);
 void register_layer(py::module_& m);
 void register_runtime(py::module_& m);
@@ -100,7 +99,9 @@ decltype(auto) with_activation(const ActivationSpec& activation, F&& f) {
   return visit_activation(std::get<Activation>(activation), std::forward<F>(f));
 }
 
-// Raises MemoryError (with the GIL held) when a request would need more than the budget.
-void check_memory_budget(std::uint64_t bytes, const std::string& what);
+// Raises MemoryError (with the GIL held) when a request would need more than the budget, naming
+// `what` and, where a cheaper way exists, the `hint` to it.
+void check_memory_budget(std::uint64_t bytes, const std::string& what,
+                         const std::string& hint = "");
 
 }  // namespace eigen_autodiff::bindings

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "eigen_autodiff/layer.hpp"
+#include "eigen_autodiff/core/checks.hpp"
 
 namespace eigen_autodiff::bindings {
 

@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/memory_estimates.hpp"
+#include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff::bindings {
 

@@ -1,8 +1,8 @@
 // The full Jacobian of the layer's output by forward mode.
 #include "layer_arguments.hpp"
 
-#include "eigen_autodiff/jacobian.hpp"
-#include "eigen_autodiff/memory_estimates.hpp"
+#include "eigen_autodiff/fast/jacobian.hpp"
+#include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff::bindings {
 

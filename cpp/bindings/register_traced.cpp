@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "eigen_autodiff/traced_program.hpp"
-#include "eigen_autodiff/traced_replay.hpp"
+#include "eigen_autodiff/traced/program.hpp"
+#include "eigen_autodiff/traced/replay.hpp"
 
 namespace eigen_autodiff::bindings {
 
@@ -46,17 +46,87 @@ py::tuple instruction_tuple(const Instruction& in) {
 }
 
 template <typename T>
+py::tuple replay_value(const ReplayValue<T>& v) {
+  return py::make_tuple(v.value, v.derivative);
+}
+
+template <typename T>
 py::list replay_py(const TracedProgram& program, T x) {
   py::list steps;
   for (const ReplayStep<T>& step : replay(program, x)) {
-    steps.append(py::make_tuple(instruction_tuple(step.instruction), step.value, step.derivative));
+    py::list operands;
+    for (std::size_t j = 0; j < op_info(step.instruction.op).arity(); ++j) {
+      operands.append(replay_value(step.operands[j]));
+    }
+    steps.append(py::make_tuple(instruction_tuple(step.instruction), py::tuple(operands),
+                                replay_value(step.result)));
   }
   return steps;
+}
+
+const char* operand_kind_name(Operand kind) {
+  switch (kind) {
+    case Operand::same:
+      return "same";
+    case Operand::ad:
+      return "ad";
+    case Operand::value:
+      return "value";
+    case Operand::condition:
+      return "condition";
+    case Operand::none:
+      break;
+  }
+  return "none";
+}
+
+// op_table as Python sees it: what the tracer, the diagnostics and the command line derive from.
+py::tuple operations(const py::object& record) {
+  py::list out;
+  for (const OpInfo& info : op_table) {
+    py::list operands;
+    for (std::size_t j = 0; j < info.arity(); ++j) {
+      operands.append(operand_kind_name(info.operands()[j]));
+    }
+    out.append(record(std::string(info.name), info.arity(), py::tuple(operands),
+                      operand_kind_name(info.dst()), info.uses_constant(), std::string(info.numpy),
+                      std::string(info.doc)));
+  }
+  return py::tuple(out);
+}
+
+// One node of a traced graph from (op, lane, operands, constant).
+TracedProgram::Node node_from(const py::handle& item) {
+  const auto fields = item.cast<py::tuple>();
+  if (fields.size() != 4) {
+    throw py::value_error("traced graph: a node is (op, lane, operands, constant), got " +
+                          std::string(py::repr(item)));
+  }
+  TracedProgram::Node node{op_from_name(fields[0].cast<std::string>()),
+                           lane_from_name(fields[1].cast<std::string>()),
+                           {0, 0, 0},
+                           fields[3].cast<double>()};
+  const auto operands = fields[2].cast<py::sequence>();
+  if (operands.size() != op_info(node.op).arity()) {
+    throw py::value_error("traced graph: " + std::string(op_info(node.op).name) + " takes " +
+                          std::to_string(op_info(node.op).arity()) + " operands, got " +
+                          std::to_string(operands.size()));
+  }
+  for (std::size_t j = 0; j < operands.size(); ++j) {
+    node.operands[j] = operands[j].cast<std::size_t>();
+  }
+  return node;
 }
 
 }  // namespace
 
 void register_traced(py::module_& m) {
+  const py::object operation =
+      py::module_::import("collections")
+          .attr("namedtuple")("Operation", "name arity operands result uses_constant numpy doc");
+  operation.attr("__module__") = m.attr("__name__");
+  m.attr("Operation") = operation;
+  m.attr("OPERATIONS") = operations(operation);
   py::class_<TracedProgram, std::shared_ptr<TracedProgram>>(
       m, "TracedProgram",
       "An activation compiled from a traced Python callable: instructions over registers, "
@@ -73,6 +143,20 @@ void register_traced(py::module_& m) {
            py::arg("instructions"), py::arg("output"), py::arg("name") = "",
            "Checks and stores a program: instructions (op, lane, dst, a, b, c, constant), the "
            "ad register holding the result, and a name for messages.")
+      .def_static(
+          "from_graph",
+          [](const py::sequence& nodes, std::size_t output, const std::string& name) {
+            std::vector<TracedProgram::Node> graph;
+            graph.reserve(nodes.size());
+            for (const py::handle item : nodes) {
+              graph.push_back(node_from(item));
+            }
+            return std::make_shared<TracedProgram>(TracedProgram::from_graph(graph, output, name));
+          },
+          py::arg("nodes"), py::arg("output"), py::arg("name") = "",
+          "The program computing node `output` of a single-assignment graph: nodes[k - 1] is "
+          "node k, (op, lane, operand node indices, constant); node 0 is x. Registers are "
+          "allocated and unused nodes dropped here.")
       .def_property_readonly(
           "instructions",
           [](const TracedProgram& program) {
@@ -101,8 +185,9 @@ void register_traced(py::module_& m) {
             throw py::value_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
           },
           py::arg("x"), py::arg("dtype"),
-          "Each instruction of the derivative code at x, as (instruction, value written, its "
-          "derivative w.r.t. x or NaN), for the diagnostics.")
+          "Each instruction of the derivative code at x, as (instruction, operands, result), each "
+          "operand and the result a (value, derivative w.r.t. x or NaN) pair, for the "
+          "diagnostics.")
       .def("__repr__", [](const TracedProgram& program) {
         return "<TracedProgram '" + program.name() + "', " + std::to_string(program.code().size()) +
                (program.code().size() == 1 ? " instruction>" : " instructions>");

@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <initializer_list>
 #include <limits>
 #include <thread>
 
 #include <sched.h>
 
-#include "eigen_autodiff/chunked_forward.hpp"
-#include "eigen_autodiff/memory_estimates.hpp"
+#include "eigen_autodiff/fast/value_and_grad.hpp"
 
 namespace eigen_autodiff::bindings {
 
@@ -40,37 +40,30 @@ constexpr std::uint64_t largest_allocation = std::numeric_limits<std::ptrdiff_t>
 // start one (it would wait forever for the threads it did start), so the count is bounded.
 constexpr int max_threads = 1024;
 
-// The estimate of memory_estimates.hpp for a request, by name: what the facade checks before it
-// makes contiguous copies of its inputs.
-template <typename T>
-std::uint64_t request_bytes(const std::string& request, Index batch, Index inputs, Index outputs,
-                            bool wrt_x, bool wrt_w) {
-  if (request == "forward") {
-    return forward_bytes<T>(batch, outputs);
+// Calls f with a value of the C++ type named by dtype ("float32" or "float64").
+template <typename F>
+decltype(auto) with_dtype(const std::string& dtype, F&& f) {
+  if (dtype == "float32") {
+    return f(float{});
   }
-  if (request == "reverse") {
-    return reverse_mode_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w);
+  if (dtype == "float64") {
+    return f(double{});
   }
-  if (request == "forward_chunked") {
-    return chunked_forward_bytes<T, forward_chunk_size>(batch, inputs, outputs, wrt_x, wrt_w);
+  throw py::value_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+}
+
+void check_dimensions(std::initializer_list<Index> dimensions) {
+  for (const Index n : dimensions) {
+    if (n < 0) {
+      throw py::value_error("memory estimates: dimensions must be non-negative, got " +
+                            std::to_string(n));
+    }
   }
-  if (request == "forward_dynamic") {
-    return forward_mode_workspace_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w);
-  }
-  // A parameter's size fits in Index: it is the size of an array.
-  const auto size = [](std::uint64_t n) {
-    return static_cast<Index>(std::min<std::uint64_t>(n, std::numeric_limits<Index>::max()));
-  };
-  if (request == "jacobian_w") {
-    return jacobian_bytes<T>(batch, outputs, size(detail::product(inputs, outputs)));
-  }
-  if (request == "jacobian_x") {
-    return jacobian_bytes<T>(batch, outputs, size(detail::product(batch, inputs)));
-  }
-  if (request == "elementwise") {
-    return elementwise_bytes<T>(batch);
-  }
-  throw py::value_error("memory_estimate: unknown request '" + request + "'");
+}
+
+// A parameter's size fits in Index: it is the size of an array.
+Index saturated_index(std::uint64_t n) {
+  return static_cast<Index>(std::min<std::uint64_t>(n, std::numeric_limits<Index>::max()));
 }
 
 std::string format_bytes(std::uint64_t bytes) {
@@ -94,7 +87,7 @@ std::shared_ptr<const ComputeContext> compute_context() {
   return context;
 }
 
-void check_memory_budget(std::uint64_t bytes, const std::string& what) {
+void check_memory_budget(std::uint64_t bytes, const std::string& what, const std::string& hint) {
   const std::uint64_t budget = memory_budget.load();
   if (bytes > largest_allocation) {
     const std::string message =
@@ -103,12 +96,10 @@ void check_memory_budget(std::uint64_t bytes, const std::string& what) {
     throw py::error_already_set();
   }
   if (bytes > budget) {
-    // Both forward modes describe themselves as "forward mode ..."; reverse mode needs far less.
-    const bool forward_mode = what.rfind("forward mode", 0) == 0;
     const std::string message = what + " needs an estimated " + format_bytes(bytes) +
                                 ", more than the memory budget of " + format_bytes(budget) +
                                 "; raise it with eigen_autodiff.set_memory_budget(bytes)" +
-                                (forward_mode ? " or use mode='reverse'" : "");
+                                (hint.empty() ? "" : " or " + hint);
     PyErr_SetString(PyExc_MemoryError, message.c_str());
     throw py::error_already_set();
   }
@@ -134,27 +125,50 @@ void register_runtime(py::module_& m) {
   m.def(
       "get_memory_budget", [] { return memory_budget.load(); },
       "Largest estimated working memory a request may ask for, in bytes.");
+  // The estimates of memory_estimates.hpp, which the facade checks before it makes contiguous
+  // copies of its inputs.
   m.def(
-      "memory_estimate",
-      [](const std::string& request, const std::string& dtype, Index batch, Index inputs,
-         Index outputs, bool wrt_x, bool wrt_w) {
-        if (batch < 0 || inputs < 0 || outputs < 0) {
-          throw py::value_error("memory_estimate: dimensions must be non-negative");
-        }
-        if (dtype == "float32") {
-          return request_bytes<float>(request, batch, inputs, outputs, wrt_x, wrt_w);
-        }
-        if (dtype == "float64") {
-          return request_bytes<double>(request, batch, inputs, outputs, wrt_x, wrt_w);
-        }
-        throw py::value_error("memory_estimate: dtype must be 'float32' or 'float64', got '" +
-                              dtype + "'");
+      "layer_values_bytes",
+      [](const std::string& dtype, Index batch, Index outputs) {
+        check_dimensions({batch, outputs});
+        return with_dtype(dtype,
+                          [&](auto t) { return layer_values_bytes<decltype(t)>(batch, outputs); });
       },
-      py::arg("request"), py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"),
-      py::arg("wrt_x"), py::arg("wrt_w"),
-      "Estimated bytes a request (forward, reverse, forward_chunked, forward_dynamic, jacobian_w, "
-      "jacobian_x, or elementwise on batch entries) allocates.");
+      py::arg("dtype"), py::arg("batch"), py::arg("outputs"),
+      "Estimated bytes layer_values allocates.");
+  m.def(
+      "value_and_grad_bytes",
+      [](Mode mode, const std::string& dtype, Index batch, Index inputs, Index outputs, bool wrt_x,
+         bool wrt_w) {
+        check_dimensions({batch, inputs, outputs});
+        return with_dtype(dtype, [&](auto t) {
+          return value_and_grad_bytes<decltype(t)>(mode, batch, inputs, outputs, wrt_x, wrt_w);
+        });
+      },
+      py::arg("mode"), py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"),
+      py::arg("wrt_x"), py::arg("wrt_w"), "Estimated bytes layer_value_and_grad allocates.");
+  m.def(
+      "jacobian_bytes",
+      [](const std::string& dtype, Index batch, Index inputs, Index outputs,
+         const std::string& wrt) {
+        check_dimensions({batch, inputs, outputs});
+        const Index size = saturated_index(wrt == "w" ? detail::product(inputs, outputs)
+                                                      : detail::product(batch, inputs));
+        return with_dtype(
+            dtype, [&](auto t) { return jacobian_bytes<decltype(t)>(batch, outputs, size); });
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"), py::arg("wrt"),
+      "Estimated bytes layer_jacobian allocates.");
+  m.def(
+      "elementwise_bytes",
+      [](const std::string& dtype, Index n) {
+        check_dimensions({n});
+        return with_dtype(dtype, [&](auto t) { return elementwise_bytes<decltype(t)>(n); });
+      },
+      py::arg("dtype"), py::arg("n"),
+      "Estimated bytes activation_value_and_derivative allocates for n entries.");
   m.def("check_memory_budget", &check_memory_budget, py::arg("bytes"), py::arg("what"),
+        py::arg("hint") = "",
         "Raises MemoryError, naming `what`, when `bytes` exceeds the memory budget.");
 }
 

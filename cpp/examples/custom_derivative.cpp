@@ -2,7 +2,7 @@
 // is still right, but the automatic derivative -exp(x)/exp(x)^2 is -inf * 0 = NaN. Supplying the
 // derivative by hand as -exp(-x) (TensorFlow's custom_gradient in the article) is
 // eigen_autodiff::custom_derivative in C++. `custom_derivative [--json] [x]` (default x = 100).
-#include "eigen_autodiff/custom_derivative.hpp"
+#include "eigen_autodiff/core/custom_derivative.hpp"
 
 #include <cmath>
 #include <iostream>

@@ -1,8 +1,8 @@
 // The article's custom layer in C++: Y = sin(X . W) with X and W as Eigen tensors of
 // AutoDiffScalar, W seeded by convert, and dLOSS/dW unpacked by gradients.
 // `custom_layer [--json] [--input FILE]`; FILE holds "rows cols values..." for X, then for W.
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/layer.hpp"
+#include "eigen_autodiff/article/layer.hpp"
+#include "eigen_autodiff/core/activations.hpp"
 
 #include <iostream>
 

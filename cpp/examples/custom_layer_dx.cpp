@@ -1,8 +1,8 @@
 // The article's last program: the custom layer with X and W both seeded (X's entries first, then
 // W's), and the loss's derivatives unpacked into dLOSS/dX and dLOSS/dW.
 // `custom_layer_dx [--json] [--input FILE]`; FILE holds "rows cols values..." for X, then for W.
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/layer.hpp"
+#include "eigen_autodiff/article/layer.hpp"
+#include "eigen_autodiff/core/activations.hpp"
 
 #include <iostream>
 

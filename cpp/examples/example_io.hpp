@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "eigen_autodiff/types.hpp"
+#include "eigen_autodiff/core/types.hpp"
 
 namespace example_io {
 

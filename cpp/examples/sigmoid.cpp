@@ -1,6 +1,6 @@
 // The article's first C++ program: the sigmoid and its derivative at x = 2 from an
 // AutoDiffScalar seeded as the only variable. `sigmoid [--json] [x]`.
-#include "eigen_autodiff/types.hpp"
+#include "eigen_autodiff/core/types.hpp"
 
 #include <iostream>
 #include <string>

@@ -17,37 +17,31 @@ Example:
 
 """
 
-from ._activation_spec import ActivationLike
-from ._activations import ACTIVATIONS, derivative
-from ._check_grad import GradCheckError, GradCheckReport, check_grad
-from ._custom_derivative import CustomDerivative, custom_derivative
-from ._custom_layer import CustomLayer
-from ._diagnose import Diagnosis, Failure, diagnose
-from ._layer import forward, jacobian, value_and_grad
-from ._native import _core
-from ._primitives import (
-    abs,
-    cos,
-    cosh,
-    erf,
-    exp,
-    expm1,
-    log,
-    log1p,
-    maximum,
-    minimum,
-    pow,
-    sigmoid,
-    sin,
-    sinh,
-    softplus,
-    sqrt,
-    tan,
-    tanh,
-    where,
+from . import (
+    _activation_spec,
+    _activations,
+    _check_grad,
+    _custom_derivative,
+    _custom_layer,
+    _diagnose,
+    _errors,
+    _layer,
+    _primitives,
+    _symbolic,
+    _trace,
 )
-from ._symbolic import TracedCondition, TracedValue
-from ._trace import trace
+from ._activation_spec import *
+from ._activations import *
+from ._check_grad import *
+from ._custom_derivative import *
+from ._custom_layer import *
+from ._diagnose import *
+from ._errors import *
+from ._layer import *
+from ._native import _core
+from ._primitives import *
+from ._symbolic import *
+from ._trace import *
 
 __version__: str = _core.__version__
 
@@ -59,47 +53,21 @@ get_memory_budget = _core.get_memory_budget
 TracedProgram = _core.TracedProgram
 
 __all__ = [
-    "ACTIVATIONS",
-    "ActivationLike",
-    "CustomDerivative",
-    "CustomLayer",
-    "Diagnosis",
-    "Failure",
-    "GradCheckError",
-    "GradCheckReport",
-    "TracedCondition",
     "TracedProgram",
-    "TracedValue",
     "__version__",
-    "abs",
-    "check_grad",
-    "cos",
-    "cosh",
-    "custom_derivative",
-    "derivative",
-    "diagnose",
-    "erf",
-    "exp",
-    "expm1",
-    "forward",
     "get_memory_budget",
     "get_num_threads",
-    "jacobian",
-    "log",
-    "log1p",
-    "maximum",
-    "minimum",
-    "pow",
     "set_memory_budget",
     "set_num_threads",
-    "sigmoid",
-    "sin",
-    "sinh",
-    "softplus",
-    "sqrt",
-    "tan",
-    "tanh",
-    "trace",
-    "value_and_grad",
-    "where",
 ]
+__all__ += _activation_spec.__all__
+__all__ += _activations.__all__
+__all__ += _check_grad.__all__
+__all__ += _custom_derivative.__all__
+__all__ += _custom_layer.__all__
+__all__ += _diagnose.__all__
+__all__ += _errors.__all__
+__all__ += _layer.__all__
+__all__ += _primitives.__all__
+__all__ += _symbolic.__all__
+__all__ += _trace.__all__

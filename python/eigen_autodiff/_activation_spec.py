@@ -38,3 +38,6 @@ def activation_spec(activation: object) -> str | _core.TracedProgram:
         "activation must be the name of a built-in activation or a callable (traced into C++), "
         f"got {type(activation).__name__}"
     )
+
+
+__all__ = ["ActivationLike"]

@@ -37,7 +37,7 @@ def derivative(activation: ActivationLike, x: ArrayLike) -> tuple[Any, Any]:
     (array,) = contiguous_arrays(
         dtype,
         f"the derivative of {label} on {raw.size} entries",
-        lambda: _core.memory_estimate("elementwise", dtype.name, raw.size, 1, 1, False, False),
+        lambda: _core.elementwise_bytes(dtype.name, raw.size),
         x=raw,
     )
     value, slope = _core.activation_value_and_derivative(spec, array)

@@ -89,30 +89,20 @@ _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 
 
-# What each request of the compiled module is called in its messages.
-_REQUEST_DESCRIPTIONS = {
-    "forward": "forward",
-    "reverse": "reverse mode",
-    "forward_chunked": "forward mode",
-    "forward_dynamic": "forward mode with dynamic derivative vectors",
-    "jacobian_w": "the Jacobian w.r.t. w",
-    "jacobian_x": "the Jacobian w.r.t. x",
-}
+# The memory estimate of a layer computation for its dtype, batch, inputs and outputs: one of
+# _core's *_bytes functions.
+RequestBytes = Callable[[np.dtype[Any], int, int, int], int]
 
 
 def layer_arrays(
-    x: ArrayLike,
-    w: ArrayLike,
-    request: str = "forward",
-    wrt_x: bool = False,
-    wrt_w: bool = False,
+    x: ArrayLike, w: ArrayLike, what: str, request_bytes: RequestBytes
 ) -> tuple[FloatArray, FloatArray]:
     """The arrays checked and converted for the layer: 2-D, matching, C-contiguous, one dtype.
 
     Arrays that are already so pass straight through: for a small layer, this function's cost
     is a large part of the whole call's. Others are checked (dtype, then shapes) before they are
-    converted, and the conversion's copies with ``request``'s memory need (a name of
-    ``_core.memory_estimate``) before they are made.
+    converted, and the conversion's copies with the request's own memory need (``what``, e.g.
+    "reverse mode", estimated by ``request_bytes``) before they are made.
     """
     if (
         type(x) is np.ndarray
@@ -131,11 +121,10 @@ def layer_arrays(
     dtype = result_dtype(x_array, w_array)
     batch, inputs = x_array.shape
     outputs = w_array.shape[1]
-    what = f"{_REQUEST_DESCRIPTIONS[request]} on X {(batch, inputs)} and W {(inputs, outputs)}"
     x_array, w_array = contiguous_arrays(
         dtype,
-        what,
-        lambda: _core.memory_estimate(request, dtype.name, batch, inputs, outputs, wrt_x, wrt_w),
+        f"{what} on X {(batch, inputs)} and W {(inputs, outputs)}",
+        lambda: request_bytes(dtype, batch, inputs, outputs),
         x=x_array,
         w=w_array,
     )

@@ -8,6 +8,7 @@ infinite, or underflowed to zero, or that sits on a kink, is the one to blame.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from . import _primitives as p
 from ._activation_spec import activation_spec
 from ._native import _core
+from ._symbolic import OPERATIONS
 
 # The built-in activations written with the traceable primitives, so that their derivative can be
 # replayed instruction by instruction. Same formulas as the C++ built-ins.
@@ -44,9 +46,10 @@ CONVENTIONS = {
     "pow_const": "the power rule k x**(k-1), infinite at 0 for k < 1",
 }
 
-BINARY = {"add", "sub", "mul", "div", "maximum", "minimum", "lt", "le", "eq", "ne"}
-COMPARISONS = {"lt", "le", "eq", "ne", "lt_const", "le_const", "gt_const", "ge_const", "eq_const",
-               "ne_const"}  # fmt: skip
+# The comparisons, from the C++ table: operations on values whose result is a condition.
+COMPARISONS = frozenset(
+    op.name for op in OPERATIONS.values() if op.result == "condition" and op.operands[0] == "same"
+)
 OVERFLOW_AT = {"float32": 88.72, "float64": 709.78}  # exp overflows beyond these
 
 
@@ -59,24 +62,17 @@ class Blame:
     suggestion: str = ""
 
 
-_INFIX = {
-    "add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "div": "{a} / {b}",
-    "add_const": "{a} + {k}", "mul_const": "{a} * {k}", "const_sub": "{k} - {a}",
-    "div_const": "{a} / {k}", "const_div": "{k} / {a}", "pow_const": "{a} ** {k}",
-    "const_pow": "{k} ** {a}", "lt": "{a} < {b}", "le": "{a} <= {b}", "eq": "{a} == {b}",
-    "ne": "{a} != {b}", "lt_const": "{a} < {k}", "le_const": "{a} <= {k}",
-    "gt_const": "{a} > {k}", "ge_const": "{a} >= {k}", "eq_const": "{a} == {k}",
-    "ne_const": "{a} != {k}", "neg": "-{a}",
-}  # fmt: skip
-
-
 def _expression(op: str, operands: list[float], constant: float) -> str:
-    """The operation at the point, e.g. ``1 / 5.2e+173`` or ``exp(100)``."""
-    shown = [f"{v:.6g}" for v in operands]
-    if op in _INFIX:
-        a, b = [*shown, "?", "?"][:2]
-        return _INFIX[op].format(a=a, b=b, k=f"{constant:.6g}")
-    return f"{op}({', '.join(shown)})"
+    """The operation at the point, e.g. ``1 / 5.2e+173`` or ``exp(100)``.
+
+    Operators are shown by the C++ table's own formula (``a + b``, ``k / a``), functions by name.
+    """
+    shown = dict(zip("ab", [f"{v:.6g}" for v in operands]))
+    shown["k"] = f"{constant:.6g}"
+    formula = OPERATIONS[op].doc.split(";")[0]
+    if re.fullmatch(r"[-abk +*/<>=!]+", formula):
+        return re.sub(r"\b[abk]\b", lambda name: shown.get(name.group(), "?"), formula)
+    return f"{op}({', '.join(shown[n] for n in 'ab'[: len(operands)])})"
 
 
 def _suggestion(op: str, producers: dict[int, str], operand: int, dtype: str) -> str:
@@ -123,17 +119,15 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
     assert isinstance(program, _core.TracedProgram)
     name = dtype.name
     tiny = float(np.finfo(dtype).tiny)
-    # (lane, register) -> (value, derivative) as the replay goes; ad register 0 is x, seeded.
-    registers: dict[tuple[str, int], tuple[float, float]] = {("ad", 0): (x, 1.0)}
     producers: dict[int, str] = {}  # ad register -> the op that last wrote it
     kink: Blame | None = None
-    for (op, lane, dst, a, b, _c, constant), value, slope in program.replay(x, name):
-        arity = 0 if op == "constant" else 2 if op in BINARY else 1
-        operand_lane = "value" if lane == "value" and op != "value" else "ad"
-        operands = [registers.get((operand_lane, r), (math.nan, math.nan)) for r in (a, b)[:arity]]
-        values = [v for v, _ in operands]
-        slopes = [d for _, d in operands]
-        written = "value" if lane == "value" or op == "value" else "ad"
+    for (op, lane, dst, a, _b, _c, constant), operands, (value, slope) in program.replay(x, name):
+        # The operands that carry the derivative: select's branches (not its condition), chain's
+        # argument (not the value-lane results of a custom derivative's functions).
+        read = operands[1:2] if op == "chain" else operands[:2]
+        values = [v for v, _ in read]
+        slopes = [d for _, d in read]
+        written = OPERATIONS[op].result if OPERATIONS[op].result != "same" else lane
         if op in COMPARISONS:
             if kink is None and _is_kink(op, values, constant):
                 kink = Blame(
@@ -144,7 +138,6 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
                     _suggestion("select", producers, a, name),
                 )
             continue
-        registers[(written, dst)] = (value, slope)
         if written != "ad":
             continue
         expression = _expression(op, values, constant)

@@ -253,3 +253,6 @@ def check_grad(
         mode,
         raise_on_failure,
     )
+
+
+__all__ = ["GradCheckError", "GradCheckReport", "check_grad"]

@@ -39,13 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="floating-point type of the layer, as TensorFlow's default float32 (default: float32)",
     )
     commands = parser.add_subparsers(dest="command", metavar="command")
+    from ._primitives import __all__ as functions
+
     diagnose = commands.add_parser(
         "diagnose",
         help="find the points where an activation's AD derivative is wrong, and why",
         description=(
             "Evaluate the activation EXPR (an expression in x: + - * / **, numbers, pi, e, and "
-            "sin cos tan exp log sqrt tanh sinh cosh abs sigmoid softplus log1p expm1 erf "
-            "maximum minimum where pow; or the name of a built-in activation) with its AD "
+            f"{' '.join(functions)}; or the name of a built-in activation) with its AD "
             "derivative at the given points, compare with finite differences, and name the "
             "operation that went wrong. Exit status 1 if any point fails."
         ),

@@ -1,7 +1,7 @@
 # Stub of the compiled module eigen_autodiff._core (cpp/bindings). tests/test_stub.py checks that
 # it lists the module's names and each overload's parameters.
 from collections.abc import Sequence
-from typing import overload
+from typing import NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -9,20 +9,50 @@ from numpy.typing import NDArray
 __version__: str
 ACTIVATIONS: tuple[str, ...]
 
-# (op, lane, dst, a, b, c, constant); see cpp/include/eigen_autodiff/traced_program.hpp.
+# (op, lane, dst, a, b, c, constant); see cpp/include/eigen_autodiff/traced/program.hpp.
 Instruction = tuple[str, str, int, int, int, int, float]
+# (op, lane, operand node indices, constant): node k of a traced graph is nodes[k - 1].
+GraphNode = tuple[str, str, tuple[int, ...], float]
+# A register's (value, derivative w.r.t. x, NaN where it has none).
+ReplayValue = tuple[float, float]
+
+class Operation(NamedTuple):
+    name: str
+    arity: int
+    operands: tuple[str, ...]
+    result: str
+    uses_constant: bool
+    numpy: str
+    doc: str
+
+OPERATIONS: tuple[Operation, ...]
 
 class TracedProgram:
     def __init__(
         self, instructions: Sequence[Instruction], output: int, name: str = ""
     ) -> None: ...
+    @staticmethod
+    def from_graph(nodes: Sequence[GraphNode], output: int, name: str = "") -> TracedProgram: ...
     @property
     def instructions(self) -> list[Instruction]: ...
     @property
     def output(self) -> int: ...
     @property
     def name(self) -> str: ...
-    def replay(self, x: float, dtype: str) -> list[tuple[Instruction, float, float]]: ...
+    def replay(
+        self, x: float, dtype: str
+    ) -> list[tuple[Instruction, tuple[ReplayValue, ...], ReplayValue]]: ...
+
+class Mode:
+    reverse: Mode
+    forward: Mode
+    forward_dynamic: Mode
+    __members__: dict[str, Mode]
+    def __init__(self, value: int) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
 
 # A built-in activation's name, or a traced program.
 ActivationSpec = str | TracedProgram
@@ -31,10 +61,13 @@ def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 def set_memory_budget(bytes: int) -> None: ...
 def get_memory_budget() -> int: ...
-def memory_estimate(
-    request: str, dtype: str, batch: int, inputs: int, outputs: int, wrt_x: bool, wrt_w: bool
+def layer_values_bytes(dtype: str, batch: int, outputs: int) -> int: ...
+def value_and_grad_bytes(
+    mode: Mode, dtype: str, batch: int, inputs: int, outputs: int, wrt_x: bool, wrt_w: bool
 ) -> int: ...
-def check_memory_budget(bytes: int, what: str) -> None: ...
+def jacobian_bytes(dtype: str, batch: int, inputs: int, outputs: int, wrt: str) -> int: ...
+def elementwise_bytes(dtype: str, n: int) -> int: ...
+def check_memory_budget(bytes: int, what: str, hint: str = "") -> None: ...
 @overload
 def activation_value_and_derivative(  # type: ignore[overload-overlap]
     activation: ActivationSpec, x: NDArray[np.float32]
@@ -44,11 +77,11 @@ def activation_value_and_derivative(
     activation: ActivationSpec, x: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 @overload
-def layer_forward(  # type: ignore[overload-overlap]
+def layer_values(  # type: ignore[overload-overlap]
     x: NDArray[np.float32], w: NDArray[np.float32], activation: ActivationSpec
 ) -> NDArray[np.float32]: ...
 @overload
-def layer_forward(
+def layer_values(
     x: NDArray[np.float64], w: NDArray[np.float64], activation: ActivationSpec
 ) -> NDArray[np.float64]: ...
 @overload
@@ -56,6 +89,7 @@ def layer_value_and_grad(  # type: ignore[overload-overlap]
     x: NDArray[np.float32],
     w: NDArray[np.float32],
     activation: ActivationSpec,
+    mode: Mode,
     wrt_x: bool,
     wrt_w: bool,
 ) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
@@ -64,38 +98,7 @@ def layer_value_and_grad(
     x: NDArray[np.float64],
     w: NDArray[np.float64],
     activation: ActivationSpec,
-    wrt_x: bool,
-    wrt_w: bool,
-) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
-@overload
-def layer_value_and_grad_forward(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32],
-    w: NDArray[np.float32],
-    activation: ActivationSpec,
-    wrt_x: bool,
-    wrt_w: bool,
-) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
-@overload
-def layer_value_and_grad_forward(
-    x: NDArray[np.float64],
-    w: NDArray[np.float64],
-    activation: ActivationSpec,
-    wrt_x: bool,
-    wrt_w: bool,
-) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
-@overload
-def layer_value_and_grad_forward_dynamic(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32],
-    w: NDArray[np.float32],
-    activation: ActivationSpec,
-    wrt_x: bool,
-    wrt_w: bool,
-) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
-@overload
-def layer_value_and_grad_forward_dynamic(
-    x: NDArray[np.float64],
-    w: NDArray[np.float64],
-    activation: ActivationSpec,
+    mode: Mode,
     wrt_x: bool,
     wrt_w: bool,
 ) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...

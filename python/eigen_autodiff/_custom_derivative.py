@@ -9,7 +9,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, overload
 
-from ._symbolic import AD, VALUE, TracedCondition, TracedValue, as_constant, constant_node
+from ._errors import TracingError
+from ._symbolic import AD, VALUE, TracedCondition, TracedValue, operand_node
 
 Function = Callable[[Any], Any]
 
@@ -38,31 +39,15 @@ class CustomDerivative:
 
     def __call__(self, x: Any) -> Any:
         if isinstance(x, TracedCondition):
-            raise TypeError("a custom derivative's argument must be a value, not a condition")
+            raise TracingError("a custom derivative's argument must be a value, not a condition")
         if not isinstance(x, TracedValue) or x.lane == VALUE:
             # Numbers, or inside another custom derivative's functions, where only values count.
             return self.f(x)
         graph = x.graph
         argument = TracedValue(graph, graph.add("value", VALUE, (x.node,)), VALUE)
-        value = self._value_node(self.f(argument), argument, "f")
-        slope = self._value_node(self.df(argument), argument, "df")
+        value = operand_node(self.f(argument), graph, VALUE, "custom_derivative: the result of f")
+        slope = operand_node(self.df(argument), graph, VALUE, "custom_derivative: the result of df")
         return TracedValue(graph, graph.add("chain", AD, (value, x.node, slope)), AD)
-
-    def _value_node(self, result: object, argument: TracedValue, which: str) -> int:
-        if isinstance(result, TracedValue):
-            if result.graph is not argument.graph or result.lane != VALUE:
-                raise TypeError(
-                    f"custom_derivative: {which} may use only its own argument, not a value "
-                    "traced outside it (a closure over the activation's input)"
-                )
-            return result.node
-        constant = as_constant(result)
-        if constant is None:
-            raise TypeError(
-                f"custom_derivative: {which} must return a value computed from its argument or a "
-                f"real number, got {type(result).__name__}"
-            )
-        return constant_node(argument.graph, VALUE, constant)
 
 
 @overload
@@ -108,3 +93,6 @@ def custom_derivative(
     if f is None:
         return lambda function: CustomDerivative(function, derivative)
     return CustomDerivative(f, derivative)
+
+
+__all__ = ["CustomDerivative", "custom_derivative"]

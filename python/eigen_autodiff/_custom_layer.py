@@ -132,3 +132,6 @@ class CustomLayer:
             f"CustomLayer(num_outputs={self.num_outputs}, activation={self.activation!r}, "
             f"kernel shape={shape})"
         )
+
+
+__all__ = ["CustomLayer"]

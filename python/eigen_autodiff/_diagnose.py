@@ -140,3 +140,6 @@ def diagnose(
             )
     label = activation if isinstance(activation, str) else getattr(activation, "__name__", "f")
     return Diagnosis(str(label), int(points.size), tuple(dtypes), tuple(failures))
+
+
+__all__ = ["Diagnosis", "Failure", "diagnose"]

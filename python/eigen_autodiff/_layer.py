@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Callable, Literal, Union
+from typing import Literal, Union, cast
 
 from numpy.typing import ArrayLike
 
@@ -14,19 +14,8 @@ from ._native import _core
 
 WRT_ITEMS = ("w", "x")
 Mode = Literal["reverse", "forward", "forward_dynamic"]
-# mode -> the compiled function computing (L, dL/dx or None, dL/dw or None).
-_VALUE_AND_GRAD = {
-    "reverse": _core.layer_value_and_grad,
-    "forward": _core.layer_value_and_grad_forward,
-    "forward_dynamic": _core.layer_value_and_grad_forward_dynamic,
-}
-MODES = tuple(_VALUE_AND_GRAD)
-# mode -> its name in _core.memory_estimate.
-_MEMORY_REQUEST = {
-    "reverse": "reverse",
-    "forward": "forward_chunked",
-    "forward_dynamic": "forward_dynamic",
-}
+# The names of mode=, each the name of its C++ function value_and_grad_<mode>.
+MODES: tuple[str, ...] = tuple(_core.Mode.__members__)
 
 Wrt = Union[str, Sequence[str]]
 
@@ -45,8 +34,13 @@ def forward(x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin") -> F
 
     """
     spec = activation_spec(activation)
-    x_array, w_array = layer_arrays(x, w)
-    return _core.layer_forward(x_array, w_array, spec)
+    x_array, w_array = layer_arrays(
+        x,
+        w,
+        "the layer's values",
+        lambda dtype, b, n, m: _core.layer_values_bytes(dtype.name, b, m),
+    )
+    return _core.layer_values(x_array, w_array, spec)
 
 
 def parse_wrt(wrt: Wrt, allowed: Sequence[str] = WRT_ITEMS) -> tuple[str, ...]:
@@ -87,12 +81,12 @@ def _checked_items(items: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[st
     return items
 
 
-def check_mode(mode: object) -> Callable[..., tuple[float, Any, Any]]:
-    """The compiled function of ``mode``; ValueError naming it for anything else."""
-    compute = _VALUE_AND_GRAD.get(mode) if isinstance(mode, str) else None
-    if compute is None:
+def check_mode(mode: object) -> _core.Mode:
+    """The compiled module's ``Mode`` named ``mode``; ValueError naming it for anything else."""
+    found = _core.Mode.__members__.get(mode) if isinstance(mode, str) else None
+    if found is None:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-    return compute
+    return found
 
 
 def value_and_grad(
@@ -124,12 +118,19 @@ def value_and_grad(
     """
     spec = activation_spec(activation)
     items = parse_wrt(wrt)
-    compute = check_mode(mode)
+    compiled_mode = check_mode(mode)
     wrt_x, wrt_w = "x" in items, "w" in items
-    x_array, w_array = layer_arrays(x, w, _MEMORY_REQUEST[mode], wrt_x, wrt_w)
-    loss, dx, dw = compute(x_array, w_array, spec, wrt_x, wrt_w)
+    x_array, w_array = layer_arrays(
+        x,
+        w,
+        f"{mode} mode",
+        lambda dtype, b, n, m: _core.value_and_grad_bytes(
+            compiled_mode, dtype.name, b, n, m, wrt_x, wrt_w
+        ),
+    )
+    loss, dx, dw = _core.layer_value_and_grad(x_array, w_array, spec, compiled_mode, wrt_x, wrt_w)
     # The C++ side returns None only for the items it was not asked for.
-    return loss, tuple([dx if item == "x" else dw for item in items])
+    return loss, tuple(cast(FloatArray, dx if item == "x" else dw) for item in items)
 
 
 def jacobian(
@@ -150,5 +151,13 @@ def jacobian(
     spec = activation_spec(activation)
     if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
         raise ValueError(f"unknown wrt {wrt!r}; expected one of {WRT_ITEMS}")
-    x_array, w_array = layer_arrays(x, w, "jacobian_" + wrt)
+    x_array, w_array = layer_arrays(
+        x,
+        w,
+        f"the Jacobian w.r.t. {wrt}",
+        lambda dtype, b, n, m: _core.jacobian_bytes(dtype.name, b, n, m, wrt),
+    )
     return _core.layer_jacobian(x_array, w_array, spec, wrt)
+
+
+__all__ = ["forward", "jacobian", "value_and_grad"]

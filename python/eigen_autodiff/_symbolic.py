@@ -14,35 +14,30 @@ from typing import Any, NamedTuple, NoReturn, Union
 
 import numpy as np
 
-# The lanes of the program (see cpp/include/eigen_autodiff/traced_program.hpp): "ad" values
+from ._errors import ConcretizationError, ForeignValueError, TracingError, UnsupportedOperationError
+from ._native import _core
+
+# The lanes of the program (see cpp/include/eigen_autodiff/traced/program.hpp): "ad" values
 # carry derivatives; "value" values are the plain numbers a custom derivative's functions see.
 AD = "ad"
 VALUE = "value"
 
-UNARY_OPS = (
-    "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "abs",
-    "sigmoid", "softplus", "log1p", "expm1", "erf",
-)  # fmt: skip
-# The unary operations NumPy has as ufuncs of the same name.
-_NUMPY_UNARY = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "log1p", "expm1")
-
-# The operations that produce a condition, and the ones on conditions.
-_COMPARISONS = ("lt", "le", "gt", "ge", "eq", "ne")
-_CONDITION_OPS = frozenset(
-    ("lt", "le", "eq", "ne", "and", "or", "not", *(f"{c}_const" for c in _COMPARISONS))
-)
+# The C++ table of operations (_core.OPERATIONS) by name: the one place operations are declared.
+OPERATIONS: dict[str, _core.Operation] = {op.name: op for op in _core.OPERATIONS}
+Handler = Callable[..., Union["TracedValue", "TracedCondition"]]
 # a (op) b == b (flipped op) a
 _FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
 
 
 def supported() -> str:
     """What a traced activation may do, for error messages."""
-    functions = (*UNARY_OPS, "maximum", "minimum", "where", "pow", "custom_derivative")
+    from ._primitives import __all__ as functions
+
     return (
         "operators + - * / on traced values and constants, ** with a constant exponent or a "
         "constant base, unary - and +, abs(); comparisons < <= > >= == != (conditions for "
         "ead.where, combined with & | ~); the functions "
-        + ", ".join(f"ead.{name}" for name in functions)
+        + ", ".join(f"ead.{name}" for name in [*functions, "custom_derivative"])
         + "; the NumPy ufuncs "
         + ", ".join(f"numpy.{name}" for name in _UFUNCS)
         + "; and "
@@ -52,7 +47,9 @@ def supported() -> str:
 
 def unsupported(what: str) -> NoReturn:
     """Raises the TypeError for an operation tracing does not know."""
-    raise TypeError(f"{what} is not supported in a traced activation. Supported: {supported()}.")
+    raise UnsupportedOperationError(
+        f"{what} is not supported in a traced activation. Supported: {supported()}."
+    )
 
 
 class Node(NamedTuple):
@@ -62,13 +59,6 @@ class Node(NamedTuple):
     lane: str
     operands: tuple[int, ...]
     constant: float
-
-    @property
-    def bank(self) -> str:
-        """The register bank of its result: "ad", "value" or "condition"."""
-        if self.op in _CONDITION_OPS:
-            return "condition"
-        return self.lane
 
 
 class Graph:
@@ -114,12 +104,38 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"[:80]
 
 
-def _constant_operand(value: object, what: str) -> float:
+def operand_node(value: object, graph: Graph, lane: str, what: str) -> int:
+    """The node of ``value`` as an operand in ``graph``'s ``lane``.
+
+    A traced value of this trace and lane is its own node; a real number becomes a constant
+    node. Anything else (a value of another trace or lane, a condition, an array) is an error
+    naming ``what``: the one place such operands are checked.
+    """
+    if isinstance(value, TracedValue):
+        if value.graph is not graph:
+            raise ForeignValueError(f"{what}: a value from another trace (traced in another call)")
+        if value.lane != lane:
+            raise ForeignValueError(
+                f"{what}: a custom derivative's functions see only their own argument; they "
+                "cannot use a value traced outside them (a closure over the activation's input)"
+            )
+        return value.node
+    return constant_node(graph, lane, constant_operand(value, what))
+
+
+def constant_operand(value: object, what: str) -> float:
+    """``value``, which is not traced, as the constant operand of ``what``."""
+    if isinstance(value, TracedCondition):
+        raise TracingError(
+            f"{what} is a condition; conditions only choose, in ead.where(condition, a, b), "
+            "e.g. ead.where(x > 0, 1.0, 0.0)"
+        )
     constant = as_constant(value)
     if constant is None:
-        raise TypeError(
-            f"{what}: the other operand must be a traced value or a real number (a constant), got "
-            f"{_describe(value)}; activations are elementwise, so constants are scalars"
+        raise TracingError(
+            f"{what} must be a traced value computed from the activation's argument or a real "
+            f"number (a constant), got {_describe(value)}; activations are elementwise, so "
+            "constants are scalars"
         )
     return constant
 
@@ -150,10 +166,10 @@ class _Traced:
         self.lane = lane
 
     def __bool__(self) -> bool:
-        raise TypeError(_BOOL_MESSAGE)
+        raise ConcretizationError(_BOOL_MESSAGE)
 
     def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise TypeError(
+        raise ConcretizationError(
             "a traced value cannot become a NumPy array: the activation receives one element at "
             "a time. Apply NumPy ufuncs to it directly (np.sin(x)); numpy.where and numpy.clip "
             "work too"
@@ -183,15 +199,6 @@ class _Traced:
         if handler is None:
             unsupported(f"numpy.{getattr(func, '__name__', func)}")
         return handler(*args, **kwargs)
-
-    def _check_same_trace(self, other: _Traced, what: str) -> None:
-        if other.graph is not self.graph:
-            raise TypeError(f"{what}: the operands come from different traces")
-        if other.lane != self.lane:
-            raise TypeError(
-                f"{what}: a custom derivative's functions see only their own argument; they "
-                "cannot use a value traced outside them (a closure over the activation's input)"
-            )
 
 
 class TracedValue(_Traced):
@@ -278,7 +285,7 @@ class TracedValue(_Traced):
         return compare("ne", self, other)
 
     def __float__(self) -> NoReturn:
-        raise TypeError(_NUMBER_MESSAGE)
+        raise ConcretizationError(_NUMBER_MESSAGE)
 
     __int__ = __index__ = __complex__ = __float__
 
@@ -337,31 +344,30 @@ class TracedCondition(_Traced):
 
     def _logical(self, op: str, other: object) -> TracedCondition:
         if not isinstance(other, TracedCondition):
-            raise TypeError(
-                f"the operator {'&' if op == 'and' else '|'} combines conditions (comparisons of "
-                f"traced values), got {_describe(other)}"
+            operator = "&" if op == "logical_and" else "|"
+            raise TracingError(
+                f"the operator {operator} combines conditions (comparisons of traced values), "
+                f"got {_describe(other)}"
             )
         if other.graph is not self.graph:
-            raise TypeError("the conditions come from different traces")
+            raise ForeignValueError("the conditions come from different traces")
         return TracedCondition(
             self.graph, self.graph.add(op, self.lane, (self.node, other.node)), self.lane
         )
 
     def __and__(self, other: object) -> TracedCondition:
-        return self._logical("and", other)
+        return self._logical("logical_and", other)
 
-    def __rand__(self, other: object) -> TracedCondition:
-        return self._logical("and", other)
+    __rand__ = __and__
 
     def __or__(self, other: object) -> TracedCondition:
-        return self._logical("or", other)
+        return self._logical("logical_or", other)
 
-    def __ror__(self, other: object) -> TracedCondition:
-        return self._logical("or", other)
+    __ror__ = __or__
 
     def __invert__(self) -> TracedCondition:
         return TracedCondition(
-            self.graph, self.graph.add("not", self.lane, (self.node,)), self.lane
+            self.graph, self.graph.add("logical_not", self.lane, (self.node,)), self.lane
         )
 
 
@@ -383,29 +389,28 @@ _OPERATOR = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 def arithmetic(op: str, a: object, b: object) -> TracedValue:
     """``a (op) b`` recorded, for op in add, sub, mul, div, pow; one of a, b is traced."""
     what = f"the operator {_OPERATOR[op]}"
+    traced = a if isinstance(a, TracedValue) else b
+    if not isinstance(traced, TracedValue):
+        constant_operand(a, what)  # a condition: raises
+        constant_operand(b, what)
+        raise TracingError(f"{what}: neither operand is traced")  # pragma: no cover
+    graph, lane = traced.graph, traced.lane
     if isinstance(a, TracedValue) and isinstance(b, TracedValue):
-        a._check_same_trace(b, what)
         if op == "pow":
-            raise TypeError(
+            raise UnsupportedOperationError(
                 "x ** y with a traced exponent is not supported: ** needs a constant exponent "
                 "(x ** 2) or a constant base (2 ** x); write ead.exp(y * ead.log(x)) instead"
             )
-        return TracedValue(a.graph, a.graph.add(op, a.lane, (a.node, b.node)), a.lane)
-    if isinstance(a, TracedValue):
-        k = _constant_operand(b, what)
+        nodes = (a.node, operand_node(b, graph, lane, what))
+        return TracedValue(graph, graph.add(op, lane, nodes), lane)
+    k = constant_operand(b if traced is a else a, what)
+    if traced is a:
         if op == "sub":
             # x - k is x + (-k) exactly in IEEE arithmetic.
-            return TracedValue(a.graph, a.graph.add("add_const", a.lane, (a.node,), -k), a.lane)
-        return TracedValue(a.graph, a.graph.add(_CONSTANT_SECOND[op], a.lane, (a.node,), k), a.lane)
-    if isinstance(b, TracedValue):
-        k = _constant_operand(a, what)
-        name = "const_pow" if op == "pow" else _CONSTANT_FIRST[op]
-        return TracedValue(b.graph, b.graph.add(name, b.lane, (b.node,), k), b.lane)
-    if isinstance(a, TracedCondition) or isinstance(b, TracedCondition):
-        raise TypeError(
-            f"{what} on a condition: conditions only choose, in ead.where(condition, a, b)"
-        )
-    raise TypeError(f"{what}: neither operand is traced")  # pragma: no cover - operators only
+            return TracedValue(graph, graph.add("add_const", lane, (a.node,), -k), lane)
+        return TracedValue(graph, graph.add(_CONSTANT_SECOND[op], lane, (a.node,), k), lane)
+    name = "const_pow" if op == "pow" else _CONSTANT_FIRST[op]
+    return TracedValue(graph, graph.add(name, lane, (traced.node,), k), lane)
 
 
 def compare(op: str, a: object, b: object) -> TracedCondition:
@@ -414,27 +419,17 @@ def compare(op: str, a: object, b: object) -> TracedCondition:
         a, b, op = b, a, _FLIPPED[op]
     if not isinstance(a, TracedValue):
         unsupported("a comparison of conditions")
+    graph, lane = a.graph, a.lane
     if isinstance(b, TracedValue):
-        a._check_same_trace(b, "a comparison")
+        b_node = operand_node(b, graph, lane, "a comparison")
         if op in ("gt", "ge"):
-            a, b, op = b, a, _FLIPPED[op]
-        node = a.graph.add(op, a.lane, (a.node, b.node))
+            node = graph.add(_FLIPPED[op], lane, (b_node, a.node))
+        else:
+            node = graph.add(op, lane, (a.node, b_node))
     else:
-        node = a.graph.add(f"{op}_const", a.lane, (a.node,), _constant_operand(b, "a comparison"))
-    return TracedCondition(a.graph, node, a.lane)
-
-
-def _operand_node(value: object, graph: Graph, lane: str, what: str) -> int:
-    if isinstance(value, TracedValue):
-        if value.graph is not graph:
-            raise TypeError(f"{what}: the operands come from different traces")
-        if value.lane != lane:
-            raise TypeError(
-                f"{what}: a custom derivative's functions see only their own argument; they "
-                "cannot use a value traced outside them"
-            )
-        return value.node
-    return constant_node(graph, lane, _constant_operand(value, what))
+        k = constant_operand(b, "a comparison")
+        node = graph.add(f"{op}_const", lane, (a.node,), k)
+    return TracedCondition(graph, node, lane)
 
 
 def extremum(op: str, a: object, b: object) -> TracedValue:
@@ -442,7 +437,7 @@ def extremum(op: str, a: object, b: object) -> TracedValue:
     traced = a if isinstance(a, TracedValue) else b
     assert isinstance(traced, TracedValue)
     graph, lane = traced.graph, traced.lane
-    nodes = (_operand_node(a, graph, lane, op), _operand_node(b, graph, lane, op))
+    nodes = (operand_node(a, graph, lane, op), operand_node(b, graph, lane, op))
     return TracedValue(graph, graph.add(op, lane, nodes), lane)
 
 
@@ -452,8 +447,8 @@ def select(condition: TracedCondition, a: object, b: object) -> TracedValue:
     lane = traced[0].lane if traced else condition.lane
     graph = condition.graph
     nodes = (
-        _operand_node(a, graph, lane, "ead.where"),
-        _operand_node(b, graph, lane, "ead.where"),
+        operand_node(a, graph, lane, "ead.where"),
+        operand_node(b, graph, lane, "ead.where"),
         condition.node,
     )
     return TracedValue(graph, graph.add("select", lane, nodes), lane)
@@ -465,7 +460,7 @@ def where(condition: object, a: object, b: object) -> Any:
         return select(condition, a, b)
     if isinstance(condition, (bool, np.bool_)):
         return a if condition else b
-    raise TypeError(
+    raise TracingError(
         "ead.where's condition must be a comparison of traced values (x > 0) or a bool, got "
         f"{_describe(condition)}"
     )
@@ -481,25 +476,31 @@ def _ufunc_unary(op: str) -> Callable[..., TracedValue]:
 
 
 def _ufunc_logical(op: str) -> Callable[..., TracedCondition]:
-    def handler(a: Any, b: Any) -> TracedCondition:
+    def handler(a: Any, b: Any = None) -> TracedCondition:
         if not isinstance(a, TracedCondition):
-            unsupported(f"numpy.logical_{op} on {_describe(a)}")
-        return a._logical(op, b)
+            unsupported(f"numpy.{op} on {_describe(a)}")
+        return ~a if b is None else a._logical(op, b)
 
     return handler
 
 
-def _ufunc_not(a: Any) -> TracedCondition:
-    if not isinstance(a, TracedCondition):
-        unsupported(f"numpy.logical_not on {_describe(a)}")
-    return ~a
+def _ufunc_binary(op: str) -> Handler:
+    # Arithmetic has forms with a constant operand (add_const, const_sub, ...); maximum and
+    # minimum record constants as nodes.
+    if any(name in OPERATIONS for name in (f"{op}_const", f"const_{op}")):
+        return lambda a, b: arithmetic(op, a, b)
+    return lambda a, b: extremum(op, a, b)
 
 
-def _ufunc_extremum(op: str) -> Callable[..., TracedValue]:
-    def handler(a: Any, b: Any) -> TracedValue:
-        return extremum(op, a, b)
-
-    return handler
+def _ufunc_handler(op: _core.Operation) -> Handler:
+    """How the NumPy ufunc ``op.numpy`` is recorded, from the operation's signature."""
+    if op.result == "condition" and op.operands[0] == "condition":
+        return _ufunc_logical(op.name)
+    if op.result == "condition":
+        return lambda a, b: compare(op.name, a, b)
+    if op.arity == 1:
+        return _ufunc_unary(op.name)
+    return _ufunc_binary(op.name)
 
 
 def _square(x: Any) -> TracedValue:
@@ -525,34 +526,22 @@ def _where(condition: Any, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
     return where(condition, x, y)
 
 
-Handler = Callable[..., Union[TracedValue, TracedCondition]]
-
+# NumPy ufuncs by name: those of the C++ table, and the ones written with its operations.
 _UFUNCS: dict[str, Handler] = {
-    **{name: _ufunc_unary(name) for name in _NUMPY_UNARY},
-    "absolute": _ufunc_unary("abs"),
-    "negative": _ufunc_unary("neg"),
+    **{op.numpy: _ufunc_handler(op) for op in OPERATIONS.values() if op.numpy},
     "positive": lambda x: x,
     "square": _square,
     "reciprocal": lambda x: arithmetic("div", 1.0, x),
-    "add": lambda a, b: arithmetic("add", a, b),
-    "subtract": lambda a, b: arithmetic("sub", a, b),
-    "multiply": lambda a, b: arithmetic("mul", a, b),
-    "divide": lambda a, b: arithmetic("div", a, b),
     "power": lambda a, b: arithmetic("pow", a, b),
-    "maximum": _ufunc_extremum("maximum"),
-    "minimum": _ufunc_extremum("minimum"),
-    "less": lambda a, b: compare("lt", a, b),
-    "less_equal": lambda a, b: compare("le", a, b),
     "greater": lambda a, b: compare("gt", a, b),
     "greater_equal": lambda a, b: compare("ge", a, b),
-    "equal": lambda a, b: compare("eq", a, b),
-    "not_equal": lambda a, b: compare("ne", a, b),
-    "logical_and": _ufunc_logical("and"),
-    "logical_or": _ufunc_logical("or"),
-    "logical_not": _ufunc_not,
 }
+
 
 _ARRAY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.where: _where,
     np.clip: _clip,
 }
+
+
+__all__ = ["TracedCondition", "TracedValue"]

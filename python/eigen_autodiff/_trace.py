@@ -1,30 +1,18 @@
 """Tracing: a Python activation, called once with a symbolic value, becomes a C++ program.
 
-The recorded graph is compiled into a flat list of instructions over registers, reusing a
-register as soon as the value it holds is no longer needed, so that C++ needs few of them (on the
-stack when it evaluates one element, in the L1 cache when it evaluates a chunk). The program is
-cached per callable: tracing is paid once.
+The recorded single-assignment graph is handed to C++ (``TracedProgram.from_graph``), which
+compiles it into instructions over registers. The program is cached per callable: tracing is
+paid once.
 """
 
 from __future__ import annotations
 
-import heapq
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from ._native import _core
-from ._symbolic import (
-    AD,
-    Graph,
-    TracedCondition,
-    TracedValue,
-    as_constant,
-    constant_node,
-    unsupported,
-)
-
-Instruction = tuple[str, str, int, int, int, int, float]
+from ._symbolic import AD, Graph, TracedValue, operand_node, unsupported
 
 _weak_cache: weakref.WeakKeyDictionary[Any, _core.TracedProgram] = weakref.WeakKeyDictionary()
 # Callables that cannot be weakly referenced (NumPy ufuncs, builtins) are few and long-lived.
@@ -37,77 +25,14 @@ def _name_of(activation: object) -> str:
     return str(name) if name else type(activation).__name__
 
 
-def _output_node(result: object, graph: Graph, name: str) -> int:
-    if isinstance(result, TracedValue):
-        if result.graph is not graph:
-            raise TypeError(f"activation {name!r} returned a value traced in another call")
-        if result.lane != AD:
-            raise TypeError(
-                f"activation {name!r} returned a value from inside a custom derivative's function"
-            )
-        return result.node
-    if isinstance(result, TracedCondition):
-        raise TypeError(
-            f"activation {name!r} returned a condition; return a number, e.g. "
-            "ead.where(x > 0, 1.0, 0.0)"
-        )
-    constant = as_constant(result)
-    if constant is None:
-        raise TypeError(
-            f"activation {name!r} must return a value computed from its argument or a real "
-            f"number, got {type(result).__name__}"
-        )
-    # A constant activation: its derivative is zero.
-    return constant_node(graph, AD, constant)
-
-
-def compile_graph(graph: Graph, output: int, name: str) -> _core.TracedProgram:
-    """The program computing node ``output`` of ``graph``, with registers reused."""
-    nodes = graph.nodes
-    live = [False] * len(nodes)
-    live[output] = True
-    for index in range(len(nodes) - 1, -1, -1):
-        if live[index]:
-            for operand in nodes[index].operands:
-                live[operand] = True
-    last_use: dict[int, int] = {output: len(nodes)}
-    for index, node in enumerate(nodes):
-        if live[index]:
-            for operand in node.operands:
-                last_use[operand] = max(last_use.get(operand, index), index)
-
-    free: dict[str, list[int]] = {"ad": [], "value": [], "condition": []}
-    count = {"ad": 1, "value": 0, "condition": 0}  # ad register 0 holds x
-    register = {Graph.INPUT: 0}
-    if Graph.INPUT not in last_use:
-        heapq.heappush(free["ad"], 0)
-    code: list[Instruction] = []
-    for index in range(1, len(nodes)):
-        if not live[index]:
-            continue
-        node = nodes[index]
-        bank = node.bank
-        # The destination is chosen before the operands are released, so it never aliases one.
-        if free[bank]:
-            dst = heapq.heappop(free[bank])
-        else:
-            dst = count[bank]
-            count[bank] += 1
-        register[index] = dst
-        operands = [register[operand] for operand in node.operands]
-        a, b, c = (*operands, 0, 0, 0)[:3]
-        code.append((node.op, node.lane, dst, a, b, c, node.constant))
-        for operand in set(node.operands):
-            if last_use[operand] == index:
-                heapq.heappush(free[nodes[operand].bank], register[operand])
-    return _core.TracedProgram(code, register[output], name)
-
-
 def _trace_uncached(activation: Callable[[Any], Any]) -> _core.TracedProgram:
     name = _name_of(activation)
     graph = Graph()
     result = activation(TracedValue(graph, Graph.INPUT, AD))
-    return compile_graph(graph, _output_node(result, graph, name), name)
+    output = operand_node(result, graph, AD, f"the result of activation {name!r}")
+    # Node 0 is x; C++ numbers the graph's nodes the same way, allocates the registers and
+    # drops what the output does not depend on.
+    return _core.TracedProgram.from_graph(graph.nodes[1:], output, name)
 
 
 def trace(activation: Callable[[Any], Any]) -> _core.TracedProgram:
@@ -155,3 +80,6 @@ def trace(activation: Callable[[Any], Any]) -> _core.TracedProgram:
         except TypeError:
             pass
     return program
+
+
+__all__ = ["trace"]

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 namespace check {
@@ -29,6 +30,19 @@ inline bool close(double a, double b, double rtol) {
   return std::abs(a - b) <= rtol * std::max(std::abs(a), std::abs(b));
 }
 
+// Runs statement, expecting std::invalid_argument whose message contains `expected`.
+template <typename F>
+void check_invalid(F&& statement, const std::string& expected, const char* file, int line) {
+  std::string message;
+  try {
+    statement();
+  } catch (const std::invalid_argument& error) {
+    message = error.what();
+  }
+  record(message.find(expected) != std::string::npos,
+         "invalid_argument containing '" + expected + "', got '" + message + "'", file, line);
+}
+
 inline int summary() {
   std::cout << passed() << " passed, " << failed() << " failed\n";
   return failed() == 0 ? 0 : 1;
@@ -53,3 +67,5 @@ inline int summary() {
     }                                                                                  \
     ::check::record(thrown, "throws " #Exception ": " #statement, __FILE__, __LINE__); \
   } while (false)
+#define CHECK_INVALID(statement, expected) \
+  ::check::check_invalid([&] { statement; }, expected, __FILE__, __LINE__)

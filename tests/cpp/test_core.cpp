@@ -1,10 +1,11 @@
 // Tests of the C++ core: every public template for float and double, the AutoDiffScalar pitfalls,
 // assertions turned into exceptions, argument checks, and forward mode against reverse mode.
-#include "eigen_autodiff/chunked_forward.hpp"
-#include "eigen_autodiff/contraction.hpp"
-#include "eigen_autodiff/forward_mode.hpp"
-#include "eigen_autodiff/jacobian.hpp"
-#include "eigen_autodiff/reverse_mode.hpp"
+#include "eigen_autodiff/article/forward_dynamic.hpp"
+#include "eigen_autodiff/core/products.hpp"
+#include "eigen_autodiff/fast/forward.hpp"
+#include "eigen_autodiff/fast/jacobian.hpp"
+#include "eigen_autodiff/fast/reverse.hpp"
+#include "eigen_autodiff/fast/value_and_grad.hpp"
 
 #include <random>
 #include <vector>
@@ -29,37 +30,42 @@ namespace ead = eigen_autodiff;
                                    ead::ConstMatrixView<T>, ead::MatrixView<T>);                   \
   template void ead::contract_into(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,        \
                                    ead::ConstMatrixView<T>, ead::MatrixView<T>);                   \
-  template void ead::layer_forward(const Eigen::DefaultDevice&, ead::ConstMatrixView<T>,           \
-                                   ead::ConstMatrixView<T>, ead::activations::Sin const&,          \
-                                   ead::MatrixView<T>);                                            \
-  template void ead::layer_forward(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,        \
-                                   ead::ConstMatrixView<T>, ead::activations::Sin const&,          \
-                                   ead::MatrixView<T>);                                            \
+  template void ead::layer_values(const Eigen::DefaultDevice&, ead::ConstMatrixView<T>,            \
+                                  ead::ConstMatrixView<T>, ead::activations::Sin const&,           \
+                                  ead::MatrixView<T>);                                             \
+  template void ead::layer_values(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,         \
+                                  ead::ConstMatrixView<T>, ead::activations::Sin const&,           \
+                                  ead::MatrixView<T>);                                             \
   template double ead::loss_and_output_gradient(const Eigen::DefaultDevice&,                       \
                                                 const ead::activations::Sin&, ead::MatrixView<T>); \
   template double ead::value_and_grad_reverse(const Eigen::DefaultDevice&,                         \
                                               ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,    \
-                                              const ead::activations::Sin&, T*, T*, T*);           \
+                                              const ead::activations::Sin&, T*, T*);               \
   template double ead::value_and_grad_reverse(const Eigen::ThreadPoolDevice&,                      \
                                               ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,    \
-                                              const ead::activations::Sin&, T*, T*, T*);           \
+                                              const ead::activations::Sin&, T*, T*);               \
   template double ead::value_and_grad_forward_dynamic(                                             \
       ead::ConstMatrixView<T>, ead::ConstMatrixView<T>, const ead::activations::Sin&, T*, T*);     \
   template void ead::activation_value_and_derivative(const ead::activations::Sin&, const T*, T*,   \
                                                      T*, ead::Index);                              \
-  template std::uint64_t ead::forward_mode_workspace_bytes<T>(ead::Index, ead::Index, ead::Index,  \
-                                                              bool, bool);
-#define INSTANTIATE_FORWARD(T)                                                                  \
-  template double ead::value_and_grad_chunked_forward<8>(                                       \
-      const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,         \
-      const ead::activations::Sin&, T*, T*);                                                    \
-  template void ead::layer_jacobian<8>(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>, \
-                                       ead::ConstMatrixView<T>, const ead::activations::Sin&,   \
-                                       ead::ForwardWrt, T*);                                    \
-  template std::uint64_t ead::chunked_forward_bytes<T, 8>(ead::Index, ead::Index, ead::Index,   \
-                                                          bool, bool);                          \
-  template std::uint64_t ead::reverse_mode_bytes<T>(ead::Index, ead::Index, ead::Index, bool,   \
-                                                    bool);                                      \
+  template std::uint64_t ead::forward_dynamic_bytes<T>(ead::Index, ead::Index, ead::Index, bool,   \
+                                                       bool);                                      \
+  template std::uint64_t ead::layer_values_bytes<T>(ead::Index, ead::Index);                       \
+  template std::uint64_t ead::elementwise_bytes<T>(ead::Index);                                    \
+  template std::uint64_t ead::value_and_grad_bytes<T>(ead::Mode, ead::Index, ead::Index,           \
+                                                      ead::Index, bool, bool);                     \
+  template double ead::value_and_grad(const Eigen::ThreadPoolDevice&, ead::Mode,                   \
+                                      ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,            \
+                                      const ead::activations::Sin&, T*, T*);
+#define INSTANTIATE_FORWARD(T)                                                                     \
+  template double ead::value_and_grad_forward<8>(const Eigen::ThreadPoolDevice&,                   \
+                                                 ead::ConstMatrixView<T>, ead::ConstMatrixView<T>, \
+                                                 const ead::activations::Sin&, T*, T*);            \
+  template void ead::layer_jacobian<8>(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,    \
+                                       ead::ConstMatrixView<T>, const ead::activations::Sin&,      \
+                                       ead::ForwardWrt, T*);                                       \
+  template std::uint64_t ead::forward_bytes<T, 8>(ead::Index, ead::Index, ead::Index, bool, bool); \
+  template std::uint64_t ead::reverse_bytes<T>(ead::Index, ead::Index, ead::Index, bool, bool);    \
   template std::uint64_t ead::jacobian_bytes<T>(ead::Index, ead::Index, ead::Index);
 INSTANTIATE_FORWARD(float)
 INSTANTIATE_FORWARD(double)
@@ -153,9 +159,9 @@ void forward_mode_matches_reverse_mode() {
     const ead::ConstMatrixView<T> wv(w.data(), n, m);
     for (ead::Activation named : ead::all_activations) {
       ead::visit_activation(named, [&](const auto& activation) {
-        std::vector<T> dx_r(b * n), dw_r(n * m), workspace(b * m);
-        const double loss_r = ead::value_and_grad_reverse(device, xv, wv, activation, dx_r.data(),
-                                                          dw_r.data(), workspace.data());
+        std::vector<T> dx_r(b * n), dw_r(n * m);
+        const double loss_r =
+            ead::value_and_grad_reverse(device, xv, wv, activation, dx_r.data(), dw_r.data());
         CHECK(std::isfinite(loss_r));
         const auto agrees_with_reverse = [&](double loss, const std::vector<T>& dx,
                                              const std::vector<T>& dw) {
@@ -168,14 +174,13 @@ void forward_mode_matches_reverse_mode() {
           }
         };
         std::vector<T> dx(b * n), dw(n * m);
-        agrees_with_reverse(
-            ead::value_and_grad_forward_dynamic(xv, wv, activation, dx.data(), dw.data()), dx, dw);
-        agrees_with_reverse(
-            ead::value_and_grad_chunked_forward(device, xv, wv, activation, dx.data(), dw.data()),
-            dx, dw);
+        for (const auto& [name, mode] : ead::modes) {
+          agrees_with_reverse(
+              ead::value_and_grad(device, mode, xv, wv, activation, dx.data(), dw.data()), dx, dw);
+        }
         // The Jacobian contracted with 2Y is the gradient.
         std::vector<T> y(b * m), jw(b * m * n * m);
-        ead::layer_forward(device, xv, wv, activation, ead::MatrixView<T>(y.data(), b, m));
+        ead::layer_values(device, xv, wv, activation, ead::MatrixView<T>(y.data(), b, m));
         ead::layer_jacobian(device, xv, wv, activation, ead::ForwardWrt::w, jw.data());
         std::fill(dw.begin(), dw.end(), T(0));
         for (ead::Index out = 0; out < b * m; ++out) {
@@ -303,7 +308,7 @@ void gradients_unpack_x_then_w() {
 
 void size_estimates_saturate() {
   const ead::Index huge = ead::Index(1) << 40;
-  CHECK(ead::forward_mode_workspace_bytes<double>(huge, huge, huge, true, true) ==
+  CHECK(ead::forward_dynamic_bytes<double>(huge, huge, huge, true, true) ==
         std::numeric_limits<std::uint64_t>::max());
   CHECK(ead::forward_mode_derivative_count(2, 3, 4, true, true) == 6 + 12);
 }

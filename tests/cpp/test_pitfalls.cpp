@@ -1,7 +1,7 @@
 // AutoDiffScalar's pitfalls, pinned down: constants with empty derivative vectors mixed with
 // seeded values, derivative vectors of different sizes, default-constructed scalars, and the
 // elementary functions at their special points (the conventions README.md documents).
-#include "eigen_autodiff/layer.hpp"
+#include "eigen_autodiff/article/layer.hpp"
 
 #include <cmath>
 #include <limits>

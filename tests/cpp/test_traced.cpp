@@ -2,12 +2,12 @@
 // formula written as a C++ template, on plain scalars and on AutoDiffScalar with one, a dynamic
 // number and a fixed number of derivatives; the programs' checks; their use in both modes; and
 // evaluation from several threads at once.
-#include "eigen_autodiff/chunked_forward.hpp"
-#include "eigen_autodiff/custom_derivative.hpp"
-#include "eigen_autodiff/forward_mode.hpp"
-#include "eigen_autodiff/reverse_mode.hpp"
-#include "eigen_autodiff/traced_activation.hpp"
-#include "eigen_autodiff/traced_replay.hpp"
+#include "eigen_autodiff/article/forward_dynamic.hpp"
+#include "eigen_autodiff/core/custom_derivative.hpp"
+#include "eigen_autodiff/fast/forward.hpp"
+#include "eigen_autodiff/fast/reverse.hpp"
+#include "eigen_autodiff/traced/interpreter.hpp"
+#include "eigen_autodiff/traced/replay.hpp"
 
 #include <functional>
 #include <random>
@@ -39,7 +39,8 @@ namespace {
     using std::abs, std::cos, std::cosh;  \
     using std::exp, std::log, std::pow;   \
     using std::sin, std::sinh, std::sqrt; \
-    using std::tan, std::tanh;            \
+    using std::tan, std::tanh, std::erf;  \
+    using std::expm1, std::log1p;         \
     return S(expr);                       \
   }
 
@@ -135,9 +136,9 @@ void unary_operations_match_direct_calls() {
     check_program<T>(
         one(Op::softplus), [](const auto& v) { return ead::activations::Softplus{}(v); }, x,
         "softplus");
-    check_program<T>(one(Op::log1p), REFERENCE(ead::log1p(v)), x, "log1p");
-    check_program<T>(one(Op::expm1), REFERENCE(ead::expm1(v)), x, "expm1");
-    check_program<T>(one(Op::erf), REFERENCE(ead::erf(v)), x, "erf");
+    check_program<T>(one(Op::log1p), REFERENCE(log1p(v)), x, "log1p");
+    check_program<T>(one(Op::expm1), REFERENCE(expm1(v)), x, "expm1");
+    check_program<T>(one(Op::erf), REFERENCE(erf(v)), x, "erf");
   }
 }
 
@@ -146,11 +147,13 @@ void unary_operations_match_direct_calls() {
 template <typename T>
 void supplied_derivatives_match_formulas() {
   for (const T x : {T(-4), T(-0.5), T(0), T(0.25), T(3)}) {
+    using std::erf;
+    using std::expm1;
+    using std::log1p;
     const ead::ScalarAD<T> ad(x, 1, 0);
-    CHECK_CLOSE(ead::log1p(ad).derivatives()(0), T(1) / (T(1) + x), tolerance<T>());
-    CHECK_CLOSE(ead::expm1(ad).derivatives()(0), std::exp(x), tolerance<T>());
-    CHECK_CLOSE(ead::erf(ad).derivatives()(0), T(1.1283791670955126) * std::exp(-x * x),
-                tolerance<T>());
+    CHECK_CLOSE(log1p(ad).derivatives()(0), T(1) / (T(1) + x), tolerance<T>());
+    CHECK_CLOSE(expm1(ad).derivatives()(0), std::exp(x), tolerance<T>());
+    CHECK_CLOSE(erf(ad).derivatives()(0), T(1.1283791670955126) * std::exp(-x * x), tolerance<T>());
     const T sigmoid = T(1) / (T(1) + std::exp(-x));
     const auto softplus = ead::activations::Softplus{}(ad);
     CHECK_CLOSE(softplus.derivatives()(0), sigmoid, tolerance<T>());
@@ -352,11 +355,11 @@ void traced_activation_in_both_modes() {
   const ead::TracedActivation traced{&sigmoid};
   Eigen::ThreadPool pool(2);
   Eigen::ThreadPoolDevice device(&pool, 2);
-  std::vector<T> dx_b(b * n), dw_b(n * m), dx_t(b * n), dw_t(n * m), workspace(b * m);
+  std::vector<T> dx_b(b * n), dw_b(n * m), dx_t(b * n), dw_t(n * m);
   const double loss_b = ead::value_and_grad_reverse(device, xv, wv, ead::activations::Sigmoid{},
-                                                    dx_b.data(), dw_b.data(), workspace.data());
-  const double loss_t = ead::value_and_grad_reverse(device, xv, wv, traced, dx_t.data(),
-                                                    dw_t.data(), workspace.data());
+                                                    dx_b.data(), dw_b.data());
+  const double loss_t =
+      ead::value_and_grad_reverse(device, xv, wv, traced, dx_t.data(), dw_t.data());
   const auto agrees_with_builtin = [&](double loss) {
     CHECK_CLOSE(loss, loss_b, 10 * tolerance<T>());
     for (std::size_t k = 0; k < dw_b.size(); ++k) {
@@ -370,11 +373,11 @@ void traced_activation_in_both_modes() {
   agrees_with_builtin(
       ead::value_and_grad_forward_dynamic(xv, wv, traced, dx_t.data(), dw_t.data()));
   agrees_with_builtin(
-      ead::value_and_grad_chunked_forward(device, xv, wv, traced, dx_t.data(), dw_t.data()));
+      ead::value_and_grad_forward(device, xv, wv, traced, dx_t.data(), dw_t.data()));
   std::vector<T> y_b(b * m), y_t(b * m);
-  ead::layer_forward(device, xv, wv, ead::activations::Sigmoid{},
-                     ead::MatrixView<T>(y_b.data(), b, m));
-  ead::layer_forward(device, xv, wv, traced, ead::MatrixView<T>(y_t.data(), b, m));
+  ead::layer_values(device, xv, wv, ead::activations::Sigmoid{},
+                    ead::MatrixView<T>(y_b.data(), b, m));
+  ead::layer_values(device, xv, wv, traced, ead::MatrixView<T>(y_t.data(), b, m));
   for (std::size_t k = 0; k < y_b.size(); ++k) {
     CHECK(close(y_t[k], y_b[k], T(10) * tolerance<T>()));
   }
@@ -424,15 +427,66 @@ void replay_ends_with_the_result() {
   const auto steps = ead::replay(sigmoid, x);
   CHECK(steps.size() == 4);
   const auto result = ead::evaluate(sigmoid, ead::ScalarAD<T>(x, 1, 0));
-  CHECK(steps.back().value == result.value());
-  CHECK(steps.back().derivative == result.derivatives()(0));
-  CHECK(steps[1].value == std::exp(-x));        // exp(-x)
-  CHECK(steps[1].derivative == -std::exp(-x));  // its derivative w.r.t. x
+  CHECK(steps.back().result.value == result.value());
+  CHECK(steps.back().result.derivative == result.derivatives()(0));
+  CHECK(steps[1].operands[0].value == -x);             // exp reads -x
+  CHECK(steps[1].operands[0].derivative == T(-1));     // whose derivative w.r.t. x is -1
+  CHECK(steps[1].result.value == std::exp(-x));        // exp(-x)
+  CHECK(steps[1].result.derivative == -std::exp(-x));  // its derivative w.r.t. x
+  CHECK(steps[3].operands[0].value == T(1) + std::exp(-x));
+  CHECK(std::isnan(steps[3].operands[1].derivative));  // const_div has one operand
+}
+
+// A single-assignment graph becomes a program: registers reused once a value's last use has
+// passed, nodes the output does not need dropped, and bad graphs refused.
+void programs_from_graphs() {
+  using Node = ead::TracedProgram::Node;
+  // x * sigmoid(x) written with exp, plus a node nobody uses.
+  const std::vector<Node> graph = {
+      {Op::neg, Lane::ad, {0, 0, 0}, 0},          // 1: -x
+      {Op::exp, Lane::ad, {1, 0, 0}, 0},          // 2: exp(-x)
+      {Op::sin, Lane::ad, {0, 0, 0}, 0},          // 3: unused
+      {Op::add_const, Lane::ad, {2, 0, 0}, 1.0},  // 4: 1 + exp(-x)
+      {Op::div, Lane::ad, {0, 4, 0}, 0},          // 5: x / (1 + exp(-x))
+  };
+  const auto program = ead::TracedProgram::from_graph(graph, 5, "swish");
+  CHECK(program.registers(ead::TracedProgram::ad_bank) == 3);
+  CHECK(program.derivative_code().size() == 4);
+  for (const double x : {-3.0, 0.0, 0.5, 4.0}) {
+    const auto y = ead::evaluate(program, ead::ScalarAD<double>(x, 1, 0));
+    const double s = 1 / (1 + std::exp(-x));
+    CHECK_CLOSE(y.value(), x * s, 1e-15);
+    CHECK_CLOSE(y.derivatives()(0), s + x * s * (1 - s), 1e-14);
+  }
+  // The same node read twice: x * x.
+  const auto square = ead::TracedProgram::from_graph({{Op::mul, Lane::ad, {0, 0, 0}, 0}}, 1);
+  CHECK(ead::evaluate(square, 3.0) == 9.0);
+  CHECK_INVALID(ead::TracedProgram::from_graph({{Op::sin, Lane::ad, {1, 0, 0}, 0}}, 1),
+                "is not an earlier node");
+  CHECK_INVALID(ead::TracedProgram::from_graph({{Op::lt_const, Lane::ad, {0, 0, 0}, 0}}, 1),
+                "is not a node of the ad lane");
+  CHECK_INVALID(ead::TracedProgram::from_graph(
+                    {{Op::lt_const, Lane::ad, {0, 0, 0}, 0}, {Op::sin, Lane::ad, {1, 0, 0}, 0}}, 2),
+                "wrong register bank");
+  // 70000 values all live until a sum at the end needs them: more than registers can number.
+  std::vector<Node> wide;
+  const std::size_t n = 70000;
+  for (std::size_t k = 0; k < n; ++k) {
+    wide.push_back({Op::add_const, Lane::ad, {0, 0, 0}, static_cast<double>(k)});
+  }
+  std::size_t sum = 1;
+  for (std::size_t k = 2; k <= n; ++k) {
+    wide.push_back({Op::add, Lane::ad, {sum, k, 0}, 0});
+    sum = wide.size();
+  }
+  CHECK_INVALID(ead::TracedProgram::from_graph(wide, sum, "wide"),
+                "activation 'wide' too large: 70001 live values, at most 65536");
 }
 
 int main() {
   replay_ends_with_the_result<float>();
   replay_ends_with_the_result<double>();
+  programs_from_graphs();
   unary_operations_match_direct_calls<float>();
   unary_operations_match_direct_calls<double>();
   supplied_derivatives_match_formulas<float>();

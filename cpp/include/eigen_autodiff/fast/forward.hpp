@@ -15,9 +15,8 @@
 #include <array>
 #include <vector>
 
-#include "eigen_autodiff/forward_mode.hpp"
-#include "eigen_autodiff/parallel.hpp"
-#include "eigen_autodiff/reverse_mode.hpp"
+#include "eigen_autodiff/core/parallel.hpp"
+#include "eigen_autodiff/core/products.hpp"
 
 namespace eigen_autodiff {
 
@@ -68,22 +67,6 @@ std::vector<T> transposed_chunk(ConstMatrixView<T> w, const ChunkTask& task) {
     }
   }
   return chunk;
-}
-
-template <typename Device, typename Fn>
-void for_each_task(const Device& device, Index tasks, double cost_per_task, Fn&& fn) {
-  if constexpr (std::is_same<Device, Eigen::ThreadPoolDevice>::value) {
-    device.parallelFor(tasks, Eigen::TensorOpCost(0, 0, cost_per_task),
-                       [&](Index first, Index last) {
-                         for (Index t = first; t < last; ++t) {
-                           fn(t);
-                         }
-                       });
-  } else {
-    for (Index t = 0; t < tasks; ++t) {
-      fn(t);
-    }
-  }
 }
 
 // The chunk [i0, i0+width) of W's rows seeded, chunk by chunk like the article's convert: W[i, j]
@@ -147,7 +130,7 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
   const Index inputs = x.dimension(1);
   const Index outputs = w.dimension(1);
   const double cost = 1.0 * tasks.rows_per_block * outputs * K * K;
-  detail::for_each_task(device, tasks.count(), cost, [&](Index task) {
+  parallel_for(device, tasks.count(), cost, [&](Index task) {
     const detail::ChunkTask chunk = tasks[task];
     if (wrt == ForwardWrt::w) {
       const std::vector<AD> seeded_w = detail::seeded_w_rows<K>(w, chunk);
@@ -176,8 +159,8 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
 // L = sum(act(X.W)^2) and its gradients by chunked, compressed forward mode. dx and dw are
 // row-major buffers of X's and W's shapes, or null when not wanted.
 template <int K = forward_chunk_size, typename T, typename Device, typename Act>
-double value_and_grad_chunked_forward(const Device& device, ConstMatrixView<T> x,
-                                      ConstMatrixView<T> w, const Act& activation, T* dx, T* dw) {
+double value_and_grad_forward(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
+                              const Act& activation, T* dx, T* dw) {
   using AD = FixedAD<T, K>;
   const Index batch = x.dimension(0);
   const Index inputs = x.dimension(1);

@@ -19,10 +19,10 @@
 #include <memory>
 #include <vector>
 
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/custom_derivative.hpp"
-#include "eigen_autodiff/scalar_math.hpp"
-#include "eigen_autodiff/traced_program.hpp"
+#include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/core/custom_derivative.hpp"
+#include "eigen_autodiff/core/scalar_math.hpp"
+#include "eigen_autodiff/traced/program.hpp"
 
 namespace eigen_autodiff {
 
@@ -67,8 +67,11 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
   using std::abs;
   using std::cos;
   using std::cosh;
+  using std::erf;
   using std::exp;
+  using std::expm1;
   using std::log;
+  using std::log1p;
   using std::pow;
   using std::sin;
   using std::sinh;
@@ -119,9 +122,9 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(abs, EAD_R(dst) = abs(EAD_R(a)))
       EAD_TRACED_CASE(sigmoid, EAD_R(dst) = activations::Sigmoid{}(EAD_R(a)))
       EAD_TRACED_CASE(softplus, EAD_R(dst) = activations::Softplus{}(EAD_R(a)))
-      EAD_TRACED_CASE(log1p, EAD_R(dst) = eigen_autodiff::log1p(EAD_R(a)))
-      EAD_TRACED_CASE(expm1, EAD_R(dst) = eigen_autodiff::expm1(EAD_R(a)))
-      EAD_TRACED_CASE(erf, EAD_R(dst) = eigen_autodiff::erf(EAD_R(a)))
+      EAD_TRACED_CASE(log1p, EAD_R(dst) = log1p(EAD_R(a)))
+      EAD_TRACED_CASE(expm1, EAD_R(dst) = expm1(EAD_R(a)))
+      EAD_TRACED_CASE(erf, EAD_R(dst) = erf(EAD_R(a)))
       EAD_TRACED_CASE(add, EAD_R(dst) = EAD_R(a) + EAD_R(b))
       EAD_TRACED_CASE(sub, EAD_R(dst) = EAD_R(a) - EAD_R(b))
       EAD_TRACED_CASE(mul, EAD_R(dst) = EAD_R(a) * EAD_R(b))
@@ -258,7 +261,7 @@ void evaluate_many(const TracedProgram& program, Index n, MakeInput&& make_input
 }
 
 // A traced program as an elementwise function object, usable wherever a built-in activation is
-// (layer_forward, value_and_grad_reverse, value_and_grad_forward, ...). It refers to the program,
+// (layer_values, value_and_grad_reverse, value_and_grad_forward, ...). It refers to the program,
 // which must outlive it; copying it is as cheap as copying a pointer.
 struct TracedActivation {
   const TracedProgram* program;

@@ -9,15 +9,9 @@
 #include <string>
 #include <utility>
 
-#include "eigen_autodiff/types.hpp"
+#include "eigen_autodiff/core/checks.hpp"
 
 namespace eigen_autodiff {
-
-namespace detail {
-inline std::string shape_string(Index rows, Index cols) {
-  return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
-}
-}  // namespace detail
 
 // Returns the tensor as AD scalars. With size == 0 every entry is a constant (an empty derivative
 // vector, as in the article); otherwise entry (i, j) gets the unit vector e_{offset + i*cols + j}

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "eigen_autodiff/eigen_setup.hpp"
+#include "eigen_autodiff/core/eigen_setup.hpp"
 
 namespace eigen_autodiff {
 

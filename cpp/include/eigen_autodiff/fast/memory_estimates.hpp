@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "eigen_autodiff/types.hpp"
+#include "eigen_autodiff/core/types.hpp"
 
 namespace eigen_autodiff {
 
@@ -32,9 +32,9 @@ inline std::uint64_t forward_mode_derivative_count(Index batch, Index inputs, In
                                 wrt_w ? detail::product(inputs, outputs) : 0);
 }
 
-// The layer's output Y, all that forward() allocates.
+// The layer's output Y, all that layer_values allocates.
 template <typename T>
-std::uint64_t forward_bytes(Index batch, Index outputs) {
+std::uint64_t layer_values_bytes(Index batch, Index outputs) {
   return detail::saturating_mul(sizeof(T), detail::product(batch, outputs));
 }
 
@@ -53,28 +53,27 @@ std::uint64_t gradient_bytes(Index batch, Index inputs, Index outputs, bool wrt_
 
 // Reverse mode: the gradients and one B x M buffer for Z, then dL/dZ.
 template <typename T>
-std::uint64_t reverse_mode_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {
+std::uint64_t reverse_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {
   return detail::saturating_add(gradient_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
                                 detail::saturating_mul(sizeof(T), detail::product(batch, outputs)));
 }
 
-// Chunked forward mode: as reverse mode, plus per task (at most 8 row blocks per chunk of K
-// inputs) a column loss of M AD scalars of K derivatives.
+// Forward mode (chunked, fast/forward.hpp): as reverse mode, plus per task (at most 8 row blocks
+// per chunk of K inputs) a column loss of M AD scalars of K derivatives.
 template <typename T, int K>
-std::uint64_t chunked_forward_bytes(Index batch, Index inputs, Index outputs, bool wrt_x,
-                                    bool wrt_w) {
+std::uint64_t forward_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {
   const std::uint64_t tasks = detail::saturating_mul((detail::count(inputs) + K - 1) / K, 8);
   const std::uint64_t accumulators = detail::saturating_mul(
       detail::saturating_mul(tasks, detail::count(outputs)), (K + 1) * sizeof(T));
-  return detail::saturating_add(reverse_mode_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
+  return detail::saturating_add(reverse_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
                                 accumulators);
 }
 
-// The article's forward mode: X, W and Z as AD scalars each carrying every derivative, twice
-// over for the product's packed copies and the activation's output.
+// The article's forward mode (article/forward_dynamic.hpp): X, W and Z as AD scalars each carrying
+// every derivative, twice over for the product's packed copies and the activation's output.
 template <typename T>
-std::uint64_t forward_mode_workspace_bytes(Index batch, Index inputs, Index outputs, bool wrt_x,
-                                           bool wrt_w) {
+std::uint64_t forward_dynamic_bytes(Index batch, Index inputs, Index outputs, bool wrt_x,
+                                    bool wrt_w) {
   using detail::saturating_add;
   using detail::saturating_mul;
   const std::uint64_t scalars = saturating_add(

@@ -5,11 +5,11 @@
 
 #if defined(EIGEN_WORLD_VERSION) || defined(EIGEN_CORE_H)
 #error \
-    "Include eigen_autodiff/eigen_setup.hpp (or any eigen_autodiff header) before any Eigen header."
+    "Include eigen_autodiff/core/eigen_setup.hpp (or any eigen_autodiff header) before any Eigen header."
 #endif
 #if defined(eigen_assert)
 #error \
-    "eigen_assert is already defined; eigen_autodiff needs its own definition (see eigen_setup.hpp)."
+    "eigen_assert is already defined; eigen_autodiff needs its own definition (see core/eigen_setup.hpp)."
 #endif
 
 #include <stdexcept>

@@ -3,9 +3,9 @@
 // its derivative vector is unpacked into gradients shaped like the parameters.
 #pragma once
 
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/layer.hpp"
-#include "eigen_autodiff/memory_estimates.hpp"
+#include "eigen_autodiff/article/layer.hpp"
+#include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff {
 

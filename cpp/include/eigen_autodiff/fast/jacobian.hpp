@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "eigen_autodiff/chunked_forward.hpp"
+#include "eigen_autodiff/fast/forward.hpp"
 
 namespace eigen_autodiff {
 

@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-#include "eigen_autodiff/layer.hpp"
+#include "eigen_autodiff/core/checks.hpp"
 
 namespace eigen_autodiff {
 
@@ -56,6 +56,14 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
       c_matrix.noalias() = a_matrix * b_matrix.transpose();
       break;
   }
+}
+
+// z = x . w, the layer's product.
+template <typename T, typename Device>
+void contract_into(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
+                   MatrixView<T> z) {
+  check_layer_shapes(x.dimension(0), x.dimension(1), w.dimension(0), w.dimension(1));
+  contract(device, x, w, Transpose::none, z);
 }
 
 }  // namespace eigen_autodiff

@@ -6,26 +6,17 @@
 #include <algorithm>
 #include <vector>
 
-#include "eigen_autodiff/activations.hpp"
-#include "eigen_autodiff/contraction.hpp"
-#include "eigen_autodiff/layer.hpp"
-#include "eigen_autodiff/parallel.hpp"
+#include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/core/parallel.hpp"
+#include "eigen_autodiff/core/products.hpp"
 
 namespace eigen_autodiff {
-
-// z = x . w on the device.
-template <typename T, typename Device>
-void contract_into(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                   MatrixView<T> z) {
-  check_layer_shapes(x.dimension(0), x.dimension(1), w.dimension(0), w.dimension(1));
-  contract(device, x, w, Transpose::none, z);
-}
 
 // y = activation(x . w), written into y (shape B x M). Act is any elementwise function object
 // callable on T and on AutoDiffScalar (a built-in from activations.hpp, or a user's own).
 template <typename T, typename Device, typename Act>
-void layer_forward(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                   const Act& activation, MatrixView<T> y) {
+void layer_values(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
+                  const Act& activation, MatrixView<T> y) {
   contract_into(device, x, w, y);
   T* data = y.data();
   for_each_block(device, y.size(), [&](Index, Index first, Index last) {
@@ -70,17 +61,18 @@ double loss_and_output_gradient(const Device& device, const Act& activation, Mat
 }
 
 // Returns L = sum(act(X.W)^2) and writes dL/dX into dx and dL/dW into dw where they are not
-// null (row-major buffers of X's and W's shapes). workspace holds B*M values.
+// null (row-major buffers of X's and W's shapes). Allocates B*M values of its own for dL/dZ.
 template <typename T, typename Device, typename Act>
 double value_and_grad_reverse(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                              const Act& activation, T* dx, T* dw, T* workspace) {
+                              const Act& activation, T* dx, T* dw) {
   const Index batch = x.dimension(0);
   const Index outputs = w.dimension(1);
-  check_buffer(workspace, batch * outputs, "value_and_grad_reverse: workspace");
-  MatrixView<T> g(workspace, batch, outputs);
+  check_layer_shapes(batch, x.dimension(1), w.dimension(0), outputs);
+  AlignedVector<T> workspace(static_cast<std::size_t>(batch * outputs));
+  MatrixView<T> g(workspace.data(), batch, outputs);
   contract_into(device, x, w, g);
   const double loss = loss_and_output_gradient(device, activation, g);
-  const ConstMatrixView<T> g_const(workspace, batch, outputs);
+  const ConstMatrixView<T> g_const(workspace.data(), batch, outputs);
   if (dw != nullptr) {
     // dW = X^T . G: contract the batch index of both.
     contract(device, x, g_const, Transpose::a, MatrixView<T>(dw, x.dimension(1), outputs));

@@ -1,0 +1,84 @@
+// What the activations need beyond Eigen's AutoDiff: the value of a plain or AD scalar, a zero of
+// the same kind, and the functions Eigen's AutoDiff module does not define (log1p, expm1, erf).
+#pragma once
+
+#include <cmath>
+#include <type_traits>
+#include <utility>
+
+#include "eigen_autodiff/core/eigen_setup.hpp"
+
+namespace eigen_autodiff {
+
+template <typename S>
+struct is_autodiff : std::false_type {};
+template <typename D>
+struct is_autodiff<Eigen::AutoDiffScalar<D>> : std::true_type {};
+
+template <typename S>
+auto value_of(const S& x) {
+  if constexpr (is_autodiff<S>::value) {
+    return x.value();
+  } else {
+    return x;
+  }
+}
+
+// The plain type of a scalar's value: T for T and for AutoDiffScalar<Matrix<T, ...>>.
+template <typename S>
+using value_type_t = decltype(value_of(std::declval<const S&>()));
+
+// The type that holds the result of an operation on S: S itself, or for an AutoDiffScalar over an
+// expression (2 * x) the AutoDiffScalar over a plain vector.
+template <typename S>
+struct plain_scalar {
+  using type = S;
+};
+template <typename D>
+struct plain_scalar<Eigen::AutoDiffScalar<D>> {
+  using type = Eigen::AutoDiffScalar<typename Eigen::internal::remove_all<D>::type::PlainObject>;
+};
+template <typename S>
+using plain_scalar_t = typename plain_scalar<S>::type;
+
+// A zero whose derivative vector has the length of x's, so that later arithmetic never mixes an
+// empty derivative vector with a full one.
+template <typename S>
+S zero_like(const S& x) {
+  if constexpr (is_autodiff<S>::value) {
+    using Derivatives = typename S::DerType;
+    return S(0, Derivatives::Zero(x.derivatives().size()));
+  } else {
+    return S(0);
+  }
+}
+
+}  // namespace eigen_autodiff
+
+// Beside Eigen's own AutoDiffScalar functions (sin, exp, ...), in namespace Eigen and generated
+// the way AutoDiffScalar.h generates those, so that argument-dependent lookup finds them: callers
+// write `using std::log1p; log1p(x)` for a float, a double or any AutoDiffScalar (nested ones
+// included, since the value's own function is found the same way).
+namespace Eigen {
+
+#define EIGEN_AUTODIFF_EXTRA_UNARY(FUNC, DERIVATIVE)                                     \
+  template <typename DerType>                                                            \
+  ::eigen_autodiff::plain_scalar_t<AutoDiffScalar<DerType>> FUNC(                        \
+      const AutoDiffScalar<DerType>& x) {                                                \
+    using Scalar =                                                                       \
+        typename internal::traits<typename internal::remove_all<DerType>::type>::Scalar; \
+    using std::exp;                                                                      \
+    using std::FUNC;                                                                     \
+    const Scalar& v = x.value();                                                         \
+    return {FUNC(v), x.derivatives() * Scalar(DERIVATIVE)};                              \
+  }
+
+EIGEN_AUTODIFF_EXTRA_UNARY(log1p, Scalar(1) / (Scalar(1) + v))
+// exp(x) - 1 without the cancellation near 0.
+EIGEN_AUTODIFF_EXTRA_UNARY(expm1, exp(v))
+// erf'(x) = 2/sqrt(pi) exp(-x^2).
+EIGEN_AUTODIFF_EXTRA_UNARY(erf, Scalar(1.12837916709551257389615890312154517) * exp(-v * v))
+
+#undef EIGEN_AUTODIFF_EXTRA_UNARY
+
+}  // namespace Eigen
