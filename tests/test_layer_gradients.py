@@ -16,6 +16,12 @@ DTYPES = [np.float32, np.float64]
 MODES = ["reverse", "forward", "forward_dynamic"]
 WRTS = [("w",), ("x",), ("w", "x"), ("x", "w")]
 # (batch, inputs, outputs): 1x1, a single row, a single column, and a few irregular shapes.
+# Every built-in activation in both dtypes, as (activation, dtype).
+EVERY_ACTIVATION_AND_DTYPE = pytest.mark.parametrize(
+    ("activation", "dtype"),
+    [(a, d) for a in sorted(reference.ACTIVATIONS) for d in DTYPES],
+    ids=lambda v: v if isinstance(v, str) else np.dtype(v).name,
+)
 SHAPES = [(1, 1, 1), (1, 4, 3), (5, 3, 1), (3, 3, 2), (7, 5, 4), (2, 9, 6)]
 
 
@@ -35,8 +41,7 @@ def test_every_builtin_activation_is_covered() -> None:
     } <= set(ead.ACTIVATIONS)
 
 
-@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@EVERY_ACTIVATION_AND_DTYPE
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("wrt", WRTS, ids="+".join)
 def test_value_and_grad_matches_reference(
@@ -55,8 +60,7 @@ def test_value_and_grad_matches_reference(
             assert_matches_reference(grad, expected, dtype, f"dL/d{item} at {shape}")
 
 
-@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@EVERY_ACTIVATION_AND_DTYPE
 def test_forward_and_reverse_modes_agree(
     activation: str, dtype: type, rng: np.random.Generator
 ) -> None:
@@ -72,8 +76,7 @@ def test_forward_and_reverse_modes_agree(
                 assert_matches_reference(forward_grad, reverse_grad, dtype, f"{mode} gradient")
 
 
-@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@EVERY_ACTIVATION_AND_DTYPE
 def test_forward_output_matches_reference(
     activation: str, dtype: type, rng: np.random.Generator
 ) -> None:
@@ -84,8 +87,7 @@ def test_forward_output_matches_reference(
         assert_matches_reference(y, reference.forward(x, w, activation), dtype, f"Y at {shape}")
 
 
-@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@EVERY_ACTIVATION_AND_DTYPE
 def test_elementwise_derivative_matches_reference(activation: str, dtype: type) -> None:
     # A grid through zero and the kinks, and out to where exp is still finite in float32.
     x = np.concatenate([np.linspace(-20, 20, 401), [0.0, -0.0, 1e-30, -1e-30]]).astype(dtype)
