@@ -189,11 +189,13 @@ def contiguous_inputs(named: dict[str, Any], layer: bool) -> Rejected | dict[str
         if a.dtype.kind not in "biuf":
             return Rejected(TypeError, name)
     if layer:
-        for name, a in arrays.items():
-            if a.ndim != 2:
-                return Rejected(ValueError, name)
-        (x_name, x), (_, w) = arrays.items()
-        if x.shape[1] != w.shape[0]:
+        # x is (..., inputs) with at least 2 dimensions, w is (inputs, outputs).
+        (x_name, x), (w_name, w) = arrays.items()
+        if x.ndim < 2:
+            return Rejected(ValueError, x_name)
+        if w.ndim != 2:
+            return Rejected(ValueError, w_name)
+        if x.shape[-1] != w.shape[0]:
             return Rejected(ValueError, x_name)
     all_float32 = all(a.dtype == np.float32 for a in arrays.values())
     dtype = np.dtype(np.float32 if all_float32 else np.float64)
@@ -255,7 +257,7 @@ def check_layer_semantics(
 ) -> None:
     """Zero-size layers have loss 0 and zero gradients; gradients are shaped like parameters;
     a NaN that reaches Z reaches the loss."""
-    batch, outputs = x.shape[0], w.shape[1]
+    batch, outputs = math.prod(x.shape[:-1]), w.shape[1]
     for item, grad in zip(wrt, grads):
         assert grad.shape == (x if item == "x" else w).shape
     if batch * outputs == 0:
@@ -283,7 +285,7 @@ def test_forward(arguments: tuple[Drawn, Drawn], activation: str) -> None:
     )
     if computed is not None:
         y, inputs = computed
-        assert y.shape == (inputs["x"].shape[0], inputs["w"].shape[1])
+        assert y.shape == (*inputs["x"].shape[:-1], inputs["w"].shape[1])
 
 
 @MATRIX_SETTINGS
@@ -317,7 +319,8 @@ def test_jacobian(arguments: tuple[Drawn, Drawn], activation: str, wrt: str) -> 
     if computed is not None:
         jac, inputs = computed
         parameter = inputs[wrt]
-        assert jac.shape == (inputs["x"].shape[0], inputs["w"].shape[1], *parameter.shape)
+        y_shape = (*inputs["x"].shape[:-1], inputs["w"].shape[1])
+        assert jac.shape == (*y_shape, *parameter.shape)
 
 
 @MATRIX_SETTINGS

@@ -107,11 +107,16 @@ def size_estimates_saturate() -> None:
         "layer_values": lambda dtype, n: core.layer_values_bytes(dtype, n, n),
         **{
             f"value_and_grad {name}": (
-                lambda dtype, n, m=mode: core.value_and_grad_bytes(m, dtype, n, n, n, True, True)
+                lambda dtype, n, m=mode: core.value_and_grad_bytes(
+                    m, dtype, n, n, n, True, True, True
+                )
             )
             for name, mode in core.Mode.__members__.items()
         },
+        "vjp": lambda dtype, n: core.vjp_bytes(dtype, n, n, n, True, True, True),
+        "jvp": lambda dtype, n: core.jvp_bytes(dtype, n, n),
         "jacobian w": lambda dtype, n: core.jacobian_bytes(dtype, n, n, n, "w"),
+        "jacobian b": lambda dtype, n: core.jacobian_bytes(dtype, n, n, n, "b"),
         "jacobian x": lambda dtype, n: core.jacobian_bytes(dtype, n, n, n, "x"),
         "elementwise": lambda dtype, n: core.elementwise_bytes(dtype, n),
     }

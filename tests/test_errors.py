@@ -14,13 +14,13 @@ W = np.ones((4, 2))
 def test_shape_mismatch_names_both_shapes() -> None:
     with pytest.raises(ValueError, match=r"x has shape \(3, 4\) and w has shape \(5, 2\)"):
         ead.value_and_grad(X, np.ones((5, 2)))
-    with pytest.raises(ValueError, match=r"x.shape\[1\] \(4\) must equal w.shape\[0\] \(5\)"):
+    with pytest.raises(ValueError, match=r"x.shape\[-1\] \(4\) must equal w.shape\[0\] \(5\)"):
         ead.forward(X, np.ones((5, 2)))
 
 
-@pytest.mark.parametrize("bad_x", [np.ones(4), np.ones((1, 3, 4)), np.float64(1.0)])
+@pytest.mark.parametrize("bad_x", [np.ones(4), np.float64(1.0)])
 def test_wrong_ndim_of_x(bad_x: np.ndarray) -> None:
-    with pytest.raises(ValueError, match=r"x must be a 2-D array .* got \d-D with shape"):
+    with pytest.raises(ValueError, match=r"at least 2 dimensions.* got \d-D with shape"):
         ead.value_and_grad(bad_x, W)
 
 
@@ -45,10 +45,10 @@ def test_activation_of_wrong_type() -> None:
         ead.forward(X, W, 3)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("wrt", [("b",), ("w", "kernel"), "z"])
+@pytest.mark.parametrize("wrt", [("bias",), ("w", "kernel"), "z"])
 def test_unknown_wrt_item(wrt: tuple[str, ...]) -> None:
     with pytest.raises(
-        ValueError, match=r"unknown wrt item '.*'; expected items from \('w', 'x'\)"
+        ValueError, match=r"unknown wrt item '.*'; expected items from \('w', 'x', 'b'\)"
     ):
         ead.value_and_grad(X, W, wrt=wrt)
 

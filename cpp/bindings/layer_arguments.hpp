@@ -1,32 +1,51 @@
 // What every binding of the layer does before and after computing: view the NumPy arrays as
-// row-major tensors, check shapes and the memory budget, allocate the gradients, and package the
+// row-major tensors, check shapes and the memory budget, allocate the outputs, and package the
 // result. The computations themselves are the C++ core's.
 #pragma once
 
 #include "bindings.hpp"
 
 #include <string>
+#include <vector>
 
-#include "eigen_autodiff/core/checks.hpp"
+#include "eigen_autodiff/core/dense_layer.hpp"
+#include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff::bindings {
 
+// An optional array argument (None, or a C-contiguous array of T with `size` entries): its data,
+// or null for None. The facade has already converted it; anything else is a caller's bug.
+template <typename T>
+const T* optional_data(const py::object& array, Index size, const char* name) {
+  if (array.is_none()) {
+    return nullptr;
+  }
+  if (!py::isinstance<CArray<T>>(array)) {
+    throw py::type_error(std::string(name) +
+                         " must be None or a C-contiguous array of the dtype "
+                         "of x and w");
+  }
+  const auto values = array.cast<CArray<T>>();
+  if (values.size() != size) {
+    throw py::value_error(std::string(name) + " has " + std::to_string(values.size()) +
+                          " entries; expected " + std::to_string(size));
+  }
+  return values.data();
+}
+
 template <typename T>
 struct LayerArguments {
-  LayerArguments(const CArray<T>& x_array, const CArray<T>& w_array,
+  LayerArguments(const CArray<T>& x_array, const CArray<T>& w_array, const py::object& bias_array,
                  const py::object& activation_object)
       : activation(resolve_activation(activation_object)),
-        x(matrix_view(x_array)),
-        w(matrix_view(w_array)),
-        batch(x.dimension(0)),
-        inputs(x.dimension(1)),
-        outputs(w.dimension(1)) {
-    check_layer_shapes(batch, inputs, w.dimension(0), outputs);
-  }
+        layer(matrix_view(x_array), matrix_view(w_array),
+              optional_data<T>(bias_array, w_array.ndim() == 2 ? w_array.shape(1) : 0, "bias")),
+        batch(layer.batch()),
+        inputs(layer.inputs()),
+        outputs(layer.outputs()) {}
 
   ActivationSpec activation;
-  ConstMatrixView<T> x;
-  ConstMatrixView<T> w;
+  DenseLayer<T> layer;
   Index batch;
   Index inputs;
   Index outputs;
@@ -49,22 +68,29 @@ struct LayerArguments {
   }
 };
 
-// (L, dL/dX or None, dL/dW or None): compute(dx, dw) gets null for the gradients not wanted and
-// runs without the GIL.
-template <typename T, typename Compute>
-py::tuple loss_and_gradients(const LayerArguments<T>& args, bool wrt_x, bool wrt_w,
-                             Compute&& compute) {
-  CArray<T> dx = wrt_x ? aligned_array<T>({args.batch, args.inputs}) : CArray<T>();
-  CArray<T> dw = wrt_w ? aligned_array<T>({args.inputs, args.outputs}) : CArray<T>();
-  T* dx_data = wrt_x ? dx.mutable_data() : nullptr;
-  T* dw_data = wrt_w ? dw.mutable_data() : nullptr;
-  double loss = 0;
-  {
-    py::gil_scoped_release release;
-    loss = compute(dx_data, dw_data);
+// The gradients w.r.t. X, W and b that are wanted, allocated; None for the others.
+template <typename T>
+struct GradientArrays {
+  GradientArrays(const LayerArguments<T>& args, Wanted wanted)
+      : dx(wanted.x ? aligned_array<T>({args.batch, args.inputs}) : CArray<T>()),
+        dw(wanted.w ? aligned_array<T>({args.inputs, args.outputs}) : CArray<T>()),
+        db(wanted.b ? aligned_array<T>({args.outputs}) : CArray<T>()),
+        pointers{wanted.x ? dx.mutable_data() : nullptr, wanted.w ? dw.mutable_data() : nullptr,
+                 wanted.b ? db.mutable_data() : nullptr} {}
+
+  CArray<T> dx;
+  CArray<T> dw;
+  CArray<T> db;
+  LayerGradients<T> pointers;
+
+  // (dL/dX or None, dL/dW or None, dL/db or None)
+  py::tuple as_tuple() const {
+    const auto or_none = [](const CArray<T>& a, const T* wanted) {
+      return wanted ? py::object(a) : py::object(py::none());
+    };
+    return py::make_tuple(or_none(dx, pointers.dx), or_none(dw, pointers.dw),
+                          or_none(db, pointers.db));
   }
-  return py::make_tuple(loss, wrt_x ? py::object(dx) : py::object(py::none()),
-                        wrt_w ? py::object(dw) : py::object(py::none()));
-}
+};
 
 }  // namespace eigen_autodiff::bindings

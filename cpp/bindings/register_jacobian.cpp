@@ -9,26 +9,34 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
-                      const std::string& wrt) {
-  const LayerArguments<T> args(x, w, activation);
-  if (wrt != "w" && wrt != "x") {
-    throw py::value_error("unknown wrt '" + wrt + "'; expected 'w' or 'x'");
+CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
+                      const py::object& activation, const std::string& wrt) {
+  const LayerArguments<T> args(x, w, bias, activation);
+  std::vector<py::ssize_t> parameter_shape;
+  ForwardWrt of = ForwardWrt::w;
+  if (wrt == "w") {
+    parameter_shape = {args.inputs, args.outputs};
+  } else if (wrt == "x") {
+    of = ForwardWrt::x;
+    parameter_shape = {args.batch, args.inputs};
+  } else if (wrt == "b") {
+    of = ForwardWrt::b;
+    parameter_shape = {args.outputs};
+  } else {
+    throw py::value_error("unknown wrt '" + wrt + "'; expected 'w', 'x' or 'b'");
   }
-  const bool of_w = wrt == "w";
-  const Index rows = of_w ? args.inputs : args.batch;
-  const Index cols = of_w ? args.outputs : args.inputs;
-  check_memory_budget(jacobian_bytes<T>(args.batch, args.outputs, rows * cols),
+  const Index size = parameter_size(args.layer, of);
+  check_memory_budget(jacobian_bytes<T>(args.batch, args.outputs, size),
                       "the Jacobian w.r.t. " + wrt + " on " + args.shapes());
-  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, rows, cols});
+  std::vector<py::ssize_t> shape = {args.batch, args.outputs};
+  shape.insert(shape.end(), parameter_shape.begin(), parameter_shape.end());
+  CArray<T> jacobian = aligned_array<T>(shape);
   const auto context = compute_context();
-  const auto& device =
-      context->device_for(static_cast<double>(args.batch) * args.outputs * rows * cols);
+  const auto& device = context->device_for(static_cast<double>(args.batch) * args.outputs * size);
   {
     py::gil_scoped_release release;
     with_activation(args.activation, [&](const auto& activation) {
-      layer_jacobian(device, args.x, args.w, activation, of_w ? ForwardWrt::w : ForwardWrt::x,
-                     jacobian.mutable_data());
+      layer_jacobian(device, args.layer, activation, of, jacobian.mutable_data());
     });
   }
   return jacobian;
@@ -37,11 +45,11 @@ CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& 
 }  // namespace
 
 void register_jacobian(py::module_& m) {
-  const char* doc = "dY/d(wrt) for Y = activation(x @ w), shape Y.shape + wrt.shape.";
+  const char* doc = "dY/d(wrt) for Y = activation(x @ w + bias), shape Y.shape + wrt.shape.";
   m.def("layer_jacobian", &jacobian_py<float>, py::arg("x").noconvert(), py::arg("w").noconvert(),
-        py::arg("activation"), py::arg("wrt"), doc);
+        py::arg("bias"), py::arg("activation"), py::arg("wrt"), doc);
   m.def("layer_jacobian", &jacobian_py<double>, py::arg("x").noconvert(), py::arg("w").noconvert(),
-        py::arg("activation"), py::arg("wrt"), doc);
+        py::arg("bias"), py::arg("activation"), py::arg("wrt"), doc);
 }
 
 }  // namespace eigen_autodiff::bindings

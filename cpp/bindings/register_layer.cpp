@@ -1,9 +1,9 @@
-// The custom layer's output, and its loss with gradients by each of the three modes.
+// The layer Y = activation(x @ w + b): its values, its loss with gradients by each of the three
+// modes, its vector-Jacobian and Jacobian-vector products.
 #include "layer_arguments.hpp"
 
 #include <string>
 
-#include "eigen_autodiff/fast/memory_estimates.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
 #include "eigen_autodiff/fast/value_and_grad.hpp"
 
@@ -12,8 +12,9 @@ namespace eigen_autodiff::bindings {
 namespace {
 
 template <typename T>
-CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation) {
-  const LayerArguments<T> args(x, w, activation);
+CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
+                          const py::object& activation) {
+  const LayerArguments<T> args(x, w, bias, activation);
   check_memory_budget(layer_values_bytes<T>(args.batch, args.outputs),
                       "the layer's values on " + args.shapes());
   CArray<T> y = aligned_array<T>({args.batch, args.outputs});
@@ -21,7 +22,7 @@ CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::obje
   {
     py::gil_scoped_release release;
     with_activation(args.activation, [&](const auto& activation) {
-      layer_values(context->device_for(args.multiply_adds()), args.x, args.w, activation,
+      layer_values(context->device_for(args.multiply_adds()), args.layer, activation,
                    MatrixView<T>(y.mutable_data(), args.batch, args.outputs));
     });
   }
@@ -29,31 +30,90 @@ CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::obje
 }
 
 template <typename T>
-py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
-                            Mode mode, bool wrt_x, bool wrt_w) {
-  const LayerArguments<T> args(x, w, activation);
-  check_memory_budget(
-      value_and_grad_bytes<T>(mode, args.batch, args.inputs, args.outputs, wrt_x, wrt_w),
-      std::string(mode_name(mode)) + " mode on " + args.shapes(),
-      mode == Mode::reverse ? "" : "use mode='reverse', which needs far less");
+py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
+                            const py::object& activation, Mode mode, const py::object& target,
+                            double scale, bool wrt_x, bool wrt_w, bool wrt_b) {
+  const LayerArguments<T> args(x, w, bias, activation);
+  const Wanted wanted{wrt_x, wrt_w, wrt_b};
+  const SquaredError<T> loss{optional_data<T>(target, args.batch * args.outputs, "target"), scale};
+  check_memory_budget(value_and_grad_bytes<T>(mode, args.batch, args.inputs, args.outputs, wanted),
+                      std::string(mode_name(mode)) + " mode on " + args.shapes(),
+                      mode == Mode::reverse ? "" : "use mode='reverse', which needs far less");
   const auto context = compute_context();
   const auto& device = context->device_for(
-      value_and_grad_multiply_adds(mode, args.batch, args.inputs, args.outputs, wrt_x, wrt_w));
-  return loss_and_gradients(args, wrt_x, wrt_w, [&](T* dx, T* dw) {
-    return with_activation(args.activation, [&](const auto& activation) {
-      return value_and_grad(device, mode, args.x, args.w, activation, dx, dw);
+      value_and_grad_multiply_adds(mode, args.batch, args.inputs, args.outputs, wanted));
+  GradientArrays<T> grads(args, wanted);
+  double value = 0;
+  {
+    py::gil_scoped_release release;
+    value = with_activation(args.activation, [&](const auto& activation) {
+      return value_and_grad(device, mode, args.layer, activation, loss, grads.pointers);
     });
-  });
+  }
+  return py::make_tuple(value, grads.as_tuple());
+}
+
+template <typename T>
+py::tuple vjp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
+                 const py::object& activation, const CArray<T>& cotangent, bool wrt_x, bool wrt_w,
+                 bool wrt_b) {
+  const LayerArguments<T> args(x, w, bias, activation);
+  const Wanted wanted{wrt_x, wrt_w, wrt_b};
+  const T* cotangent_data = optional_data<T>(cotangent, args.batch * args.outputs, "cotangent");
+  check_memory_budget(reverse_bytes<T>(args.batch, args.inputs, args.outputs, wanted),
+                      "the VJP on " + args.shapes());
+  const auto context = compute_context();
+  const auto& device = context->device_for(2 * args.multiply_adds());
+  GradientArrays<T> grads(args, wanted);
+  {
+    py::gil_scoped_release release;
+    with_activation(args.activation, [&](const auto& activation) {
+      layer_vjp(device, args.layer, activation, cotangent_data, grads.pointers);
+    });
+  }
+  return grads.as_tuple();
+}
+
+template <typename T>
+py::tuple jvp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
+                 const py::object& activation, const py::object& tangent_x,
+                 const py::object& tangent_w, const py::object& tangent_b) {
+  const LayerArguments<T> args(x, w, bias, activation);
+  const T* tx = optional_data<T>(tangent_x, args.batch * args.inputs, "the tangent of x");
+  const T* tw = optional_data<T>(tangent_w, args.inputs * args.outputs, "the tangent of w");
+  const T* tb = optional_data<T>(tangent_b, args.outputs, "the tangent of b");
+  check_memory_budget(jvp_bytes<T>(args.batch, args.outputs), "the JVP on " + args.shapes());
+  CArray<T> y = aligned_array<T>({args.batch, args.outputs});
+  CArray<T> dy = aligned_array<T>({args.batch, args.outputs});
+  const auto context = compute_context();
+  const auto& device = context->device_for(3 * args.multiply_adds());
+  {
+    py::gil_scoped_release release;
+    with_activation(args.activation, [&](const auto& activation) {
+      layer_jvp(device, args.layer, activation, tx, tw, tb,
+                MatrixView<T>(y.mutable_data(), args.batch, args.outputs),
+                MatrixView<T>(dy.mutable_data(), args.batch, args.outputs));
+    });
+  }
+  return py::make_tuple(y, dy);
 }
 
 template <typename T>
 void define_for(py::module_& m) {
   m.def("layer_values", &layer_values_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
-        py::arg("activation"), "Y = activation(x @ w).");
+        py::arg("bias"), py::arg("activation"), "Y = activation(x @ w + bias).");
   m.def("layer_value_and_grad", &value_and_grad_py<T>, py::arg("x").noconvert(),
-        py::arg("w").noconvert(), py::arg("activation"), py::arg("mode"), py::arg("wrt_x"),
-        py::arg("wrt_w"),
-        "(L, dL/dx or None, dL/dw or None) for L = sum(activation(x @ w)**2), by `mode`.");
+        py::arg("w").noconvert(), py::arg("bias"), py::arg("activation"), py::arg("mode"),
+        py::arg("target"), py::arg("scale"), py::arg("wrt_x"), py::arg("wrt_w"), py::arg("wrt_b"),
+        "(L, (dL/dx, dL/dw, dL/db), None where not wanted) for "
+        "L = scale * sum((activation(x @ w + bias) - target)**2), by `mode`.");
+  m.def("layer_vjp", &vjp_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
+        py::arg("bias"), py::arg("activation"), py::arg("cotangent").noconvert(), py::arg("wrt_x"),
+        py::arg("wrt_w"), py::arg("wrt_b"),
+        "(dx, dw, db), None where not wanted: the gradients of sum(cotangent * Y).");
+  m.def("layer_jvp", &jvp_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
+        py::arg("bias"), py::arg("activation"), py::arg("tangent_x"), py::arg("tangent_w"),
+        py::arg("tangent_b"), "(Y, dY): Y and its derivative along the tangents (None: zero).");
 }
 
 }  // namespace

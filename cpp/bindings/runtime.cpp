@@ -139,21 +139,43 @@ void register_runtime(py::module_& m) {
   m.def(
       "value_and_grad_bytes",
       [](Mode mode, const std::string& dtype, Index batch, Index inputs, Index outputs, bool wrt_x,
-         bool wrt_w) {
+         bool wrt_w, bool wrt_b) {
         check_dimensions({batch, inputs, outputs});
         return with_dtype(dtype, [&](auto t) {
-          return value_and_grad_bytes<decltype(t)>(mode, batch, inputs, outputs, wrt_x, wrt_w);
+          return value_and_grad_bytes<decltype(t)>(mode, batch, inputs, outputs,
+                                                   {wrt_x, wrt_w, wrt_b});
         });
       },
       py::arg("mode"), py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"),
-      py::arg("wrt_x"), py::arg("wrt_w"), "Estimated bytes layer_value_and_grad allocates.");
+      py::arg("wrt_x"), py::arg("wrt_w"), py::arg("wrt_b"),
+      "Estimated bytes layer_value_and_grad allocates.");
+  m.def(
+      "vjp_bytes",
+      [](const std::string& dtype, Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w,
+         bool wrt_b) {
+        check_dimensions({batch, inputs, outputs});
+        return with_dtype(dtype, [&](auto t) {
+          return reverse_bytes<decltype(t)>(batch, inputs, outputs, {wrt_x, wrt_w, wrt_b});
+        });
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"), py::arg("wrt_x"),
+      py::arg("wrt_w"), py::arg("wrt_b"), "Estimated bytes layer_vjp allocates.");
+  m.def(
+      "jvp_bytes",
+      [](const std::string& dtype, Index batch, Index outputs) {
+        check_dimensions({batch, outputs});
+        return with_dtype(dtype, [&](auto t) { return jvp_bytes<decltype(t)>(batch, outputs); });
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("outputs"),
+      "Estimated bytes layer_jvp allocates.");
   m.def(
       "jacobian_bytes",
       [](const std::string& dtype, Index batch, Index inputs, Index outputs,
          const std::string& wrt) {
         check_dimensions({batch, inputs, outputs});
-        const Index size = saturated_index(wrt == "w" ? detail::product(inputs, outputs)
-                                                      : detail::product(batch, inputs));
+        const Index size = saturated_index(wrt == "w"   ? detail::product(inputs, outputs)
+                                           : wrt == "x" ? detail::product(batch, inputs)
+                                                        : detail::count(outputs));
         return with_dtype(
             dtype, [&](auto t) { return jacobian_bytes<decltype(t)>(batch, outputs, size); });
       },

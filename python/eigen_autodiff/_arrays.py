@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -93,19 +94,54 @@ _FLOAT64 = np.dtype(np.float64)
 # _core's *_bytes functions.
 RequestBytes = Callable[[np.dtype[Any], int, int, int], int]
 
+# What shape an extra argument of a layer computation has: "b" (outputs,), "x" and "w" the
+# parameters' shapes, "y" exactly the output's, "target" anything that broadcasts to the output's.
+ExtraKind = Literal["b", "x", "w", "y", "target"]
+
+
+@dataclass(frozen=True)
+class LayerArrays:
+    """The layer's arrays as the compiled module takes them, and the shapes to give results.
+
+    ``x`` is 2-D (the leading dimensions of the caller's x flattened into rows), every array is
+    C-contiguous and of one float dtype; ``extras`` holds the extra arguments by name (2-D where
+    they are shaped like x or Y, None where not given).
+    """
+
+    x: FloatArray
+    w: FloatArray
+    extras: dict[str, FloatArray | None]
+    x_shape: tuple[int, ...]
+    y_shape: tuple[int, ...]
+
+
+def _expected_shape(
+    kind: ExtraKind, x_shape: tuple[int, ...], w_shape: tuple[int, ...]
+) -> tuple[int, ...]:
+    y_shape = (*x_shape[:-1], w_shape[1])
+    return {"b": (w_shape[1],), "x": x_shape, "w": w_shape, "y": y_shape, "target": y_shape}[kind]
+
 
 def layer_arrays(
-    x: ArrayLike, w: ArrayLike, what: str, request_bytes: RequestBytes
-) -> tuple[FloatArray, FloatArray]:
-    """The arrays checked and converted for the layer: 2-D, matching, C-contiguous, one dtype.
+    x: ArrayLike,
+    w: ArrayLike,
+    what: str,
+    request_bytes: RequestBytes,
+    **extras: tuple[ArrayLike | None, ExtraKind],
+) -> LayerArrays:
+    """The arrays checked and converted for the layer: x ``(..., N)``, w ``(N, M)``, one dtype.
 
-    Arrays that are already so pass straight through: for a small layer, this function's cost
-    is a large part of the whole call's. Others are checked (dtype, then shapes) before they are
+    ``extras`` are further arrays of the computation by name, each with the kind of its shape
+    (bias, target, cotangent, tangents); None is passed on. Arrays that are already as the
+    compiled module takes them pass straight through: for a small layer, this function's cost is
+    a large part of the whole call's. Others are checked (dtype, then shapes) before they are
     converted, and the conversion's copies with the request's own memory need (``what``, e.g.
     "reverse mode", estimated by ``request_bytes``) before they are made.
     """
+    given = {name: value for name, (value, _) in extras.items() if value is not None}
     if (
-        type(x) is np.ndarray
+        not given
+        and type(x) is np.ndarray
         and type(w) is np.ndarray
         and x.dtype is w.dtype
         and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32)
@@ -115,34 +151,68 @@ def layer_arrays(
         and x.flags.c_contiguous
         and w.flags.c_contiguous
     ):
-        return x, w
-    x_array, w_array = real_arrays(x=x, w=w)
+        y_shape = (x.shape[0], w.shape[1])
+        return LayerArrays(x, w, dict.fromkeys(extras), x.shape, y_shape)
+    arrays = dict(zip(["x", "w", *given], real_arrays(x=x, w=w, **given)))
+    x_array, w_array = arrays["x"], arrays["w"]
     check_layer_shapes(x_array, w_array)
-    dtype = result_dtype(x_array, w_array)
-    batch, inputs = x_array.shape
-    outputs = w_array.shape[1]
-    x_array, w_array = contiguous_arrays(
-        dtype,
-        f"{what} on X {(batch, inputs)} and W {(inputs, outputs)}",
-        lambda: request_bytes(dtype, batch, inputs, outputs),
-        x=x_array,
-        w=w_array,
+    for name, array in list(arrays.items())[2:]:
+        kind = extras[name][1]
+        expected = _expected_shape(kind, x_array.shape, w_array.shape)
+        if kind == "target":
+            try:
+                arrays[name] = np.broadcast_to(array, expected)
+            except ValueError:
+                raise ValueError(
+                    f"{name} has shape {array.shape}, which does not broadcast to the output's "
+                    f"shape {expected}"
+                ) from None
+        elif array.shape != expected:
+            raise ValueError(f"{name} has shape {array.shape}; expected {expected}")
+    dtype = result_dtype(*arrays.values())
+    batch = int(np.prod(x_array.shape[:-1]))
+    inputs, outputs = w_array.shape
+    converted = dict(
+        zip(
+            arrays,
+            contiguous_arrays(
+                dtype,
+                f"{what} on X {x_array.shape} and W {w_array.shape}",
+                lambda: request_bytes(dtype, batch, inputs, outputs),
+                **arrays,
+            ),
+        )
     )
-    return x_array, w_array
+    y_shape = (*x_array.shape[:-1], outputs)
+
+    def as_rows(name: str) -> FloatArray | None:
+        array = converted.get(name)
+        if array is None or extras[name][1] == "b" or extras[name][1] == "w":
+            return array
+        return array.reshape(batch, -1)
+
+    return LayerArrays(
+        converted["x"].reshape(batch, inputs),
+        converted["w"],
+        {name: as_rows(name) for name in extras},
+        x_array.shape,
+        y_shape,
+    )
 
 
 def check_layer_shapes(x: NDArray[Any], w: NDArray[Any]) -> None:
-    """Raises ValueError unless x is (batch, n) and w is (n, m)."""
-    if x.ndim != 2:
+    """Raises ValueError unless x is (..., n), at least 2-D, and w is (n, m)."""
+    if x.ndim < 2:
         raise ValueError(
-            f"x must be a 2-D array of shape (batch, inputs); got {x.ndim}-D with shape {x.shape}"
+            "x must be an array of shape (..., inputs) with at least 2 dimensions, like a Keras "
+            f"Dense layer's input; got {x.ndim}-D with shape {x.shape}"
         )
     if w.ndim != 2:
         raise ValueError(
             f"w must be a 2-D array of shape (inputs, outputs); got {w.ndim}-D with shape {w.shape}"
         )
-    if x.shape[1] != w.shape[0]:
+    if x.shape[-1] != w.shape[0]:
         raise ValueError(
             f"x has shape {x.shape} and w has shape {w.shape}: "
-            f"x.shape[1] ({x.shape[1]}) must equal w.shape[0] ({w.shape[0]})"
+            f"x.shape[-1] ({x.shape[-1]}) must equal w.shape[0] ({w.shape[0]})"
         )

@@ -1,10 +1,12 @@
 # Stub of the compiled module eigen_autodiff._core (cpp/bindings). tests/test_stub.py checks that
 # it lists the module's names and each overload's parameters.
 from collections.abc import Sequence
-from typing import NamedTuple, overload
+from typing import NamedTuple, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
+
+_A = TypeVar("_A")
 
 __version__: str
 ACTIVATIONS: tuple[str, ...]
@@ -54,6 +56,9 @@ class Mode:
     @property
     def value(self) -> int: ...
 
+# (dL/dx, dL/dw, dL/db), None where not asked for.
+Gradients = tuple[_A | None, _A | None, _A | None]
+
 # A built-in activation's name, or a traced program.
 ActivationSpec = str | TracedProgram
 
@@ -63,8 +68,19 @@ def set_memory_budget(bytes: int) -> None: ...
 def get_memory_budget() -> int: ...
 def layer_values_bytes(dtype: str, batch: int, outputs: int) -> int: ...
 def value_and_grad_bytes(
-    mode: Mode, dtype: str, batch: int, inputs: int, outputs: int, wrt_x: bool, wrt_w: bool
+    mode: Mode,
+    dtype: str,
+    batch: int,
+    inputs: int,
+    outputs: int,
+    wrt_x: bool,
+    wrt_w: bool,
+    wrt_b: bool,
 ) -> int: ...
+def vjp_bytes(
+    dtype: str, batch: int, inputs: int, outputs: int, wrt_x: bool, wrt_w: bool, wrt_b: bool
+) -> int: ...
+def jvp_bytes(dtype: str, batch: int, outputs: int) -> int: ...
 def jacobian_bytes(dtype: str, batch: int, inputs: int, outputs: int, wrt: str) -> int: ...
 def elementwise_bytes(dtype: str, n: int) -> int: ...
 def check_memory_budget(bytes: int, what: str, hint: str = "") -> None: ...
@@ -78,35 +94,99 @@ def activation_value_and_derivative(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 @overload
 def layer_values(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: ActivationSpec
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
 ) -> NDArray[np.float32]: ...
 @overload
 def layer_values(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: ActivationSpec
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
 ) -> NDArray[np.float64]: ...
 @overload
 def layer_value_and_grad(  # type: ignore[overload-overlap]
     x: NDArray[np.float32],
     w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
     activation: ActivationSpec,
     mode: Mode,
+    target: NDArray[np.float32] | None,
+    scale: float,
     wrt_x: bool,
     wrt_w: bool,
-) -> tuple[float, NDArray[np.float32] | None, NDArray[np.float32] | None]: ...
+    wrt_b: bool,
+) -> tuple[float, Gradients[NDArray[np.float32]]]: ...
 @overload
 def layer_value_and_grad(
     x: NDArray[np.float64],
     w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
     activation: ActivationSpec,
     mode: Mode,
+    target: NDArray[np.float64] | None,
+    scale: float,
     wrt_x: bool,
     wrt_w: bool,
-) -> tuple[float, NDArray[np.float64] | None, NDArray[np.float64] | None]: ...
+    wrt_b: bool,
+) -> tuple[float, Gradients[NDArray[np.float64]]]: ...
+@overload
+def layer_vjp(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
+    cotangent: NDArray[np.float32],
+    wrt_x: bool,
+    wrt_w: bool,
+    wrt_b: bool,
+) -> Gradients[NDArray[np.float32]]: ...
+@overload
+def layer_vjp(
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
+    cotangent: NDArray[np.float64],
+    wrt_x: bool,
+    wrt_w: bool,
+    wrt_b: bool,
+) -> Gradients[NDArray[np.float64]]: ...
+@overload
+def layer_jvp(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
+    tangent_x: NDArray[np.float32] | None,
+    tangent_w: NDArray[np.float32] | None,
+    tangent_b: NDArray[np.float32] | None,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]: ...
+@overload
+def layer_jvp(
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
+    tangent_x: NDArray[np.float64] | None,
+    tangent_w: NDArray[np.float64] | None,
+    tangent_b: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 @overload
 def layer_jacobian(  # type: ignore[overload-overlap]
-    x: NDArray[np.float32], w: NDArray[np.float32], activation: ActivationSpec, wrt: str
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
+    wrt: str,
 ) -> NDArray[np.float32]: ...
 @overload
 def layer_jacobian(
-    x: NDArray[np.float64], w: NDArray[np.float64], activation: ActivationSpec, wrt: str
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
+    wrt: str,
 ) -> NDArray[np.float64]: ...

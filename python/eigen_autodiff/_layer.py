@@ -1,7 +1,11 @@
-"""The custom layer Y = act(X @ W) and its loss L = sum(Y**2), computed in C++."""
+"""The layer Y = act(X @ W + b): values, loss and gradients, VJP, JVP, Jacobian, in C++.
+
+The loss is ``reduce((Y - target)**2)``; every computation runs in the C++ core.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal, Union, cast
@@ -9,38 +13,46 @@ from typing import Literal, Union, cast
 from numpy.typing import ArrayLike
 
 from ._activation_spec import ActivationLike, activation_spec
-from ._arrays import FloatArray, layer_arrays
+from ._arrays import FloatArray, LayerArrays, layer_arrays
 from ._native import _core
 
-WRT_ITEMS = ("w", "x")
+WRT_ITEMS = ("w", "x", "b")
 Mode = Literal["reverse", "forward", "forward_dynamic"]
 # The names of mode=, each the name of its C++ function value_and_grad_<mode>.
 MODES: tuple[str, ...] = tuple(_core.Mode.__members__)
+Reduction = Literal["sum", "mean"]
+REDUCTIONS = ("sum", "mean")
 
 Wrt = Union[str, Sequence[str]]
 
 
-def forward(x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin") -> FloatArray:
-    """The layer's output ``activation(x @ w)``, shape ``(batch, outputs)``.
+def forward(
+    x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin", bias: ArrayLike | None = None
+) -> FloatArray:
+    """The layer's output ``activation(x @ w + bias)``, shape ``x.shape[:-1] + (outputs,)``.
 
+    ``x`` has shape ``(..., inputs)`` with at least 2 dimensions (like a Keras ``Dense``
+    layer's input), ``w`` ``(inputs, outputs)`` and ``bias`` ``(outputs,)`` or None.
     ``activation`` is a built-in name or a Python callable, traced into C++ (see ``ead.trace``).
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
         >>> ead.forward(np.array([[0.0, 1.0]]), np.array([[1.0], [2.0]]), "square")
         array([[4.]])
-        >>> ead.forward(np.array([[0.0, 1.0]]), np.array([[1.0], [2.0]]), lambda x: x**3)
-        array([[8.]])
+        >>> ead.forward(np.array([[0.0, 1.0]]), np.array([[1.0], [2.0]]), lambda x: x**3, [1.0])
+        array([[27.]])
 
     """
     spec = activation_spec(activation)
-    x_array, w_array = layer_arrays(
+    arrays = layer_arrays(
         x,
         w,
         "the layer's values",
         lambda dtype, b, n, m: _core.layer_values_bytes(dtype.name, b, m),
+        bias=(bias, "b"),
     )
-    return _core.layer_values(x_array, w_array, spec)
+    y = _core.layer_values(arrays.x, arrays.w, arrays.extras["bias"], spec)
+    return y.reshape(arrays.y_shape)
 
 
 def parse_wrt(wrt: Wrt, allowed: Sequence[str] = WRT_ITEMS) -> tuple[str, ...]:
@@ -89,58 +101,199 @@ def check_mode(mode: object) -> _core.Mode:
     return found
 
 
+def _gradients(
+    arrays: LayerArrays, items: tuple[str, ...], computed: tuple[FloatArray | None, ...]
+) -> tuple[FloatArray, ...]:
+    """The computed (dx, dw, db) in ``items``' order, dx in x's own shape."""
+    dx, dw, db = computed
+    by_item = {"x": None if dx is None else dx.reshape(arrays.x_shape), "w": dw, "b": db}
+    # The C++ side returns None only for the items it was not asked for.
+    return tuple(cast(FloatArray, by_item[item]) for item in items)
+
+
+def _wanted(items: tuple[str, ...]) -> tuple[bool, bool, bool]:
+    return "x" in items, "w" in items, "b" in items
+
+
 def value_and_grad(
     x: ArrayLike,
     w: ArrayLike,
     activation: ActivationLike = "sin",
     wrt: Wrt = ("w",),
     mode: Mode = "reverse",
+    bias: ArrayLike | None = None,
+    target: ArrayLike | None = None,
+    reduction: Reduction = "sum",
 ) -> tuple[float, tuple[FloatArray, ...]]:
-    """The loss ``sum(activation(x @ w)**2)`` and its gradients w.r.t. the items of ``wrt``.
+    """The loss ``reduce((forward(x, w, activation, bias) - target)**2)`` and its gradients.
 
-    ``activation`` is a built-in name or a Python callable, traced into C++ (see ``ead.trace``).
+    ``target=None`` is zeros, the article's ``sum(Y**2)``; otherwise it has Y's shape or
+    broadcasts to it. ``reduction="sum"`` sums over every element of Y, ``"mean"`` averages
+    over every element (as ``torch.nn.MSELoss`` does). ``wrt`` holds ``"w"``, ``"x"`` and/or
+    ``"b"``; the gradients come in that order, each shaped like its parameter (``"b"`` with
+    ``bias=None`` is the gradient at a zero bias).
 
-    ``wrt`` holds ``"w"`` and/or ``"x"``; the gradients come in that order, each shaped like its
-    parameter. ``mode="reverse"`` (default) uses three contractions like a framework's backward
-    pass. ``mode="forward"`` is forward-mode AD with derivatives in fixed-size chunks and seed
+    ``mode="reverse"`` (default) uses three contractions like a framework's backward pass.
+    ``mode="forward"`` is forward-mode AD with derivatives in fixed-size chunks and seed
     compression (N/K passes of B*M AutoDiffScalars). ``mode="forward_dynamic"`` is the
     article's method, every parameter seeded in one dynamic derivative vector: exact but slow,
-    kept as the baseline; its memory need is checked against ``get_memory_budget()``.
+    kept as the baseline. Memory needs are checked against ``get_memory_budget()``.
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
         >>> loss, (dw,) = ead.value_and_grad(np.array([[1.0]]), np.array([[2.0]]), "square")
         >>> loss, dw
         (16.0, array([[32.]]))
-        >>> ead.value_and_grad(np.array([[1.0]]), np.array([[2.0]]), lambda x: x * x)[1]
-        (array([[32.]]),)
+        >>> x, w = np.ones((4, 3)), np.full((3, 2), 0.1)
+        >>> loss, (dw, db) = ead.value_and_grad(x, w, "tanh", wrt=("w", "b"), bias=np.zeros(2),
+        ...                                     target=np.ones(2), reduction="mean")
+        >>> dw.shape, db.shape
+        ((3, 2), (2,))
 
     """
     spec = activation_spec(activation)
     items = parse_wrt(wrt)
     compiled_mode = check_mode(mode)
-    wrt_x, wrt_w = "x" in items, "w" in items
-    x_array, w_array = layer_arrays(
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
+    wanted = _wanted(items)
+    arrays = layer_arrays(
         x,
         w,
         f"{mode} mode",
         lambda dtype, b, n, m: _core.value_and_grad_bytes(
-            compiled_mode, dtype.name, b, n, m, wrt_x, wrt_w
+            compiled_mode, dtype.name, b, n, m, *wanted
         ),
+        bias=(bias, "b"),
+        target=(target, "target"),
     )
-    loss, dx, dw = _core.layer_value_and_grad(x_array, w_array, spec, compiled_mode, wrt_x, wrt_w)
-    # The C++ side returns None only for the items it was not asked for.
-    return loss, tuple(cast(FloatArray, dx if item == "x" else dw) for item in items)
+    scale = 1.0 if reduction == "sum" else 1.0 / max(1, math.prod(arrays.y_shape))
+    loss, computed = _core.layer_value_and_grad(
+        arrays.x,
+        arrays.w,
+        arrays.extras["bias"],
+        spec,
+        compiled_mode,
+        arrays.extras["target"],
+        scale,
+        *wanted,
+    )
+    return loss, _gradients(arrays, items, computed)
+
+
+def vjp(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: ActivationLike,
+    cotangent: ArrayLike,
+    bias: ArrayLike | None = None,
+    wrt: Wrt = ("w",),
+) -> tuple[FloatArray, ...]:
+    """The vector-Jacobian product of ``Y = forward(x, w, activation, bias)`` with ``cotangent``.
+
+    ``cotangent`` is an upstream gradient dL/dY of Y's shape; the result holds dL/d(item) for
+    each item of ``wrt`` (``"x"``, ``"w"``, ``"b"``), in that order, each shaped like its
+    parameter. This is the general reverse mode (``value_and_grad`` is its special case): the
+    backward pass of the layer inside a model. ``"b"`` with ``bias=None`` is the gradient at a
+    zero bias.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> x, w = np.ones((2, 3)), np.full((3, 4), 0.5)
+        >>> dx, dw, db = ead.vjp(x, w, "identity", np.ones((2, 4)), wrt=("x", "w", "b"))
+        >>> dx
+        array([[2., 2., 2.],
+               [2., 2., 2.]])
+        >>> db
+        array([2., 2., 2., 2.])
+
+    """
+    spec = activation_spec(activation)
+    items = parse_wrt(wrt)
+    wanted = _wanted(items)
+    if cotangent is None:
+        raise TypeError("vjp needs a cotangent of Y's shape (the upstream gradient dL/dY)")
+    arrays = layer_arrays(
+        x,
+        w,
+        "the VJP",
+        lambda dtype, b, n, m: _core.vjp_bytes(dtype.name, b, n, m, *wanted),
+        bias=(bias, "b"),
+        cotangent=(cotangent, "y"),
+    )
+    cotangent_array = cast(FloatArray, arrays.extras["cotangent"])
+    computed = _core.layer_vjp(
+        arrays.x, arrays.w, arrays.extras["bias"], spec, cotangent_array, *wanted
+    )
+    return _gradients(arrays, items, computed)
+
+
+def jvp(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: ActivationLike,
+    tangents: Sequence[ArrayLike],
+    bias: ArrayLike | None = None,
+    wrt: Wrt = ("w",),
+) -> tuple[FloatArray, FloatArray]:
+    """``(Y, dY)``: the layer's output and its derivative along ``tangents``, by forward mode.
+
+    ``tangents`` holds one array per item of ``wrt`` (``"x"``, ``"w"``, ``"b"``), in that
+    order, each shaped like its parameter; the parameters not in ``wrt`` do not move.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> x, w = np.array([[1.0, 2.0]]), np.array([[0.5], [0.25]])
+        >>> y, dy = ead.jvp(x, w, "square", [np.array([[1.0], [0.0]])], wrt=("w",))
+        >>> y, dy
+        (array([[1.]]), array([[2.]]))
+
+    """
+    spec = activation_spec(activation)
+    items = parse_wrt(wrt)
+    if isinstance(tangents, (str, bytes)) or not isinstance(tangents, Sequence):
+        raise TypeError(
+            f"tangents must be a sequence of arrays, one per item of wrt {items}, got "
+            f"{type(tangents).__name__}"
+        )
+    if len(tangents) != len(items):
+        raise ValueError(
+            f"tangents has {len(tangents)} arrays; expected one per item of wrt {items}"
+        )
+    given = dict(zip(items, tangents))
+    arrays = layer_arrays(
+        x,
+        w,
+        "the JVP",
+        lambda dtype, b, n, m: _core.jvp_bytes(dtype.name, b, m),
+        bias=(bias, "b"),
+        **{f"tangent_{item}": (given.get(item), item) for item in WRT_ITEMS},  # type: ignore[arg-type]
+    )
+    y, dy = _core.layer_jvp(
+        arrays.x,
+        arrays.w,
+        arrays.extras["bias"],
+        spec,
+        arrays.extras["tangent_x"],
+        arrays.extras["tangent_w"],
+        arrays.extras["tangent_b"],
+    )
+    return y.reshape(arrays.y_shape), dy.reshape(arrays.y_shape)
 
 
 def jacobian(
-    x: ArrayLike, w: ArrayLike, activation: ActivationLike = "sin", wrt: str = "w"
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: ActivationLike = "sin",
+    wrt: str = "w",
+    bias: ArrayLike | None = None,
 ) -> FloatArray:
-    """The Jacobian of ``Y = activation(x @ w)`` w.r.t. ``wrt`` (``"w"`` or ``"x"``).
+    """The Jacobian of ``Y = forward(x, w, activation, bias)`` w.r.t. one parameter.
 
-    Shape ``Y.shape + parameter.shape``, the layout of ``jax.jacfwd``; computed by forward
-    mode. Its size, ``B*M`` times the parameter's, is checked against ``get_memory_budget()``
-    before anything is allocated.
+    ``wrt`` is one name, ``"w"``, ``"x"`` or ``"b"``. The result has shape
+    ``Y.shape + parameter.shape``, the layout of ``jax.jacfwd``; computed by forward mode. Its
+    size, ``Y.size`` times the parameter's, is checked against ``get_memory_budget()`` before
+    anything is allocated.
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
@@ -150,14 +303,20 @@ def jacobian(
     """
     spec = activation_spec(activation)
     if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
-        raise ValueError(f"unknown wrt {wrt!r}; expected one of {WRT_ITEMS}")
-    x_array, w_array = layer_arrays(
+        raise ValueError(
+            f"jacobian's wrt is one parameter name, one of {WRT_ITEMS}, got {wrt!r} (for "
+            "several, call it once per name)"
+        )
+    arrays = layer_arrays(
         x,
         w,
         f"the Jacobian w.r.t. {wrt}",
         lambda dtype, b, n, m: _core.jacobian_bytes(dtype.name, b, n, m, wrt),
+        bias=(bias, "b"),
     )
-    return _core.layer_jacobian(x_array, w_array, spec, wrt)
+    jac = _core.layer_jacobian(arrays.x, arrays.w, arrays.extras["bias"], spec, wrt)
+    parameter_shape = {"w": arrays.w.shape, "x": arrays.x_shape, "b": (arrays.w.shape[1],)}[wrt]
+    return jac.reshape(arrays.y_shape + tuple(parameter_shape))
 
 
-__all__ = ["forward", "jacobian", "value_and_grad"]
+__all__ = ["forward", "jacobian", "jvp", "value_and_grad", "vjp"]

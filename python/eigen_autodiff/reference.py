@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -148,25 +147,85 @@ def activation(name: str, x: ArrayLike) -> tuple[Array, Array]:
     return f(array), df(array)
 
 
-def forward(x: ArrayLike, w: ArrayLike, activation: str = "sin") -> Array:
-    """``activation(x @ w)``."""
+def _layer(
+    x: ArrayLike, w: ArrayLike, bias: ArrayLike | None
+) -> tuple[Array, Array, Array, tuple[int, ...]]:
+    """The rows of x (batch, inputs), w, Z = x w + b, and x's shape."""
+    x64, w64 = _float64(x), _float64(w)
+    rows = x64.reshape(-1, x64.shape[-1])
+    z = rows @ w64
+    if bias is not None:
+        z = z + _float64(bias)
+    return rows, w64, z, x64.shape
+
+
+def forward(
+    x: ArrayLike, w: ArrayLike, activation: str = "sin", bias: ArrayLike | None = None
+) -> Array:
+    """``activation(x @ w + bias)``, shape ``x.shape[:-1] + (outputs,)``."""
     f, _ = _lookup(activation)
-    return f(_float64(x) @ _float64(w))
+    _, w64, z, x_shape = _layer(x, w, bias)
+    return f(z).reshape(*x_shape[:-1], w64.shape[1])
+
+
+def vjp(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: str,
+    cotangent: ArrayLike,
+    bias: ArrayLike | None = None,
+    wrt: Sequence[str] = ("w",),
+) -> tuple[Array, ...]:
+    """The gradients of ``sum(cotangent * Y)``, by the chain rule written out.
+
+    With G = cotangent act'(Z): dW = X^T G, dX = G W^T, db = the column sums of G.
+    """
+    _, df = _lookup(activation)
+    rows, w64, z, x_shape = _layer(x, w, bias)
+    g = _float64(cotangent).reshape(z.shape) * df(z)
+    grads = {"w": rows.T @ g, "x": (g @ w64.T).reshape(x_shape), "b": g.sum(axis=0)}
+    return tuple(grads[item] for item in ((wrt,) if isinstance(wrt, str) else wrt))
+
+
+def jvp(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: str,
+    tangents: Sequence[ArrayLike],
+    bias: ArrayLike | None = None,
+    wrt: Sequence[str] = ("w",),
+) -> tuple[Array, Array]:
+    """``(Y, dY)``: dZ = tX W + X tW + tb, dY = act'(Z) dZ."""
+    f, df = _lookup(activation)
+    rows, w64, z, x_shape = _layer(x, w, bias)
+    items = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    given = {item: _float64(t) for item, t in zip(items, tangents)}
+    dz = np.zeros_like(z)
+    if "x" in given:
+        dz += given["x"].reshape(rows.shape) @ w64
+    if "w" in given:
+        dz += rows @ given["w"]
+    if "b" in given:
+        dz += given["b"]
+    y_shape = (*x_shape[:-1], w64.shape[1])
+    return f(z).reshape(y_shape), (df(z) * dz).reshape(y_shape)
 
 
 def value_and_grad(
-    x: ArrayLike, w: ArrayLike, activation: str = "sin", wrt: Sequence[str] = ("w",)
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: str = "sin",
+    wrt: Sequence[str] = ("w",),
+    bias: ArrayLike | None = None,
+    target: ArrayLike | None = None,
+    reduction: str = "sum",
 ) -> tuple[float, tuple[Array, ...]]:
-    """``L = sum(act(x @ w)**2)`` and its gradients, by the chain rule written out.
+    """``L = reduce((act(x @ w + b) - target)**2)`` and its gradients, by the chain rule.
 
-    With Z = X W and Y = act(Z): dL/dZ = 2 Y act'(Z), dL/dW = X^T dL/dZ, dL/dX = dL/dZ W^T.
+    dL/dY = 2 (Y - target) (divided by Y's size for "mean"), and the rest is ``vjp``'s.
     """
-    f, df = _lookup(activation)
-    x64, w64 = _float64(x), _float64(w)
-    z = x64 @ w64
-    y = f(z)
-    dl_dz = 2.0 * y * df(z)
-    grads: dict[str, Any] = {"w": x64.T @ dl_dz, "x": dl_dz @ w64.T}
-    return float(np.sum(y**2)), tuple(
-        grads[item] for item in ((wrt,) if isinstance(wrt, str) else wrt)
-    )
+    y = forward(x, w, activation, bias)
+    error = y - (0.0 if target is None else _float64(target))
+    scale = 1.0 if reduction == "sum" else 1.0 / max(1, error.size)
+    loss = float(scale * np.sum(error**2))
+    return loss, vjp(x, w, activation, 2.0 * scale * error, bias, wrt)

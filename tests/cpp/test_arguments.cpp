@@ -63,26 +63,14 @@ void layer_functions_check_shapes() {
   const Eigen::DefaultDevice serial;
   Eigen::ThreadPool pool(2);
   const Eigen::ThreadPoolDevice device(&pool, 2);
-  CHECK_INVALID(ead::layer_values(serial, xv, wv, ead::activations::Sin{},
-                                  ead::MatrixView<double>(out.data(), 2, 1)),
-                "X has shape (2, 3)");
-  CHECK_INVALID(
-      ead::value_and_grad_reverse(device, xv, wv, ead::activations::Sin{}, out.data(), out.data()),
-      "X has shape (2, 3)");
-  CHECK_INVALID(
-      ead::value_and_grad_forward_dynamic(xv, wv, ead::activations::Sin{}, out.data(), out.data()),
-      "X has shape (2, 3)");
-  CHECK_INVALID(
-      ead::value_and_grad_forward(device, xv, wv, ead::activations::Sin{}, out.data(), out.data()),
-      "(2, 3)");
-  CHECK_INVALID(
-      ead::layer_jacobian(device, xv, wv, ead::activations::Sin{}, ead::ForwardWrt::w, out.data()),
-      "X has shape (2, 3)");
+  // Every fast path takes the layer as a DenseLayer, which checks the shapes.
+  CHECK_INVALID(ead::DenseLayer<double>(xv, wv), "X has shape (2, 3) and W has shape (4, 1)");
   // An output of the wrong shape.
   const ead::ConstMatrixView<double> w_ok(ws.data(), 3, 1);
-  CHECK_INVALID(ead::layer_values(serial, xv, w_ok, ead::activations::Sin{},
-                                  ead::MatrixView<double>(out.data(), 3, 1)),
-                "do not give a result of shape (3, 1)");
+  CHECK_INVALID(
+      ead::layer_values(serial, ead::DenseLayer<double>(xv, w_ok), ead::activations::Sin{},
+                        ead::MatrixView<double>(out.data(), 3, 1)),
+      "do not give a result of shape (3, 1)");
 }
 
 void buffers_are_checked() {
@@ -92,9 +80,20 @@ void buffers_are_checked() {
   const Eigen::DefaultDevice serial;
   Eigen::ThreadPool pool(1);
   const Eigen::ThreadPoolDevice device(&pool, 1);
-  CHECK_INVALID(ead::layer_jacobian(device, xv, wv, ead::activations::Sin{}, ead::ForwardWrt::x,
+  const ead::DenseLayer<double> layer(xv, wv);
+  CHECK_INVALID(ead::layer_jacobian(device, layer, ead::activations::Sin{}, ead::ForwardWrt::x,
                                     static_cast<double*>(nullptr)),
                 "layer_jacobian: out");
+  CHECK_INVALID(
+      ead::layer_vjp(device, layer, ead::activations::Sin{}, static_cast<const double*>(nullptr),
+                     ead::LayerGradients<double>{dx.data(), nullptr, nullptr}),
+      "layer_vjp: cotangent");
+  CHECK_INVALID(
+      ead::layer_jvp(device, layer, ead::activations::Sin{}, xs.data(),
+                     static_cast<const double*>(nullptr), static_cast<const double*>(nullptr),
+                     ead::MatrixView<double>(nullptr, 2, 1),
+                     ead::MatrixView<double>(dx.data(), 2, 1)),
+      "layer_jvp: y");
   double value = 0;
   double slope = 0;
   CHECK_INVALID(
@@ -109,8 +108,10 @@ void buffers_are_checked() {
                                        static_cast<double*>(nullptr), static_cast<double*>(nullptr),
                                        0);
   const ead::ConstMatrixView<double> empty(xs.data(), 0, 3);
-  CHECK(ead::value_and_grad_reverse(serial, empty, wv, ead::activations::Sin{},
-                                    static_cast<double*>(nullptr), dw.data()) == 0.0);
+  CHECK(ead::value_and_grad_reverse(serial, ead::DenseLayer<double>(empty, wv),
+                                    ead::activations::Sin{}, ead::SquaredError<double>{},
+                                    ead::LayerGradients<double>{nullptr, dw.data(), nullptr}) ==
+        0.0);
   CHECK(dw[0] == 0.0 && dw[2] == 0.0);
 }
 

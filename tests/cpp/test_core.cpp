@@ -15,57 +15,71 @@
 namespace ead = eigen_autodiff;
 
 // Every public template, instantiated for float and double.
-#define INSTANTIATE(T)                                                                             \
-  template auto ead::convert<void, T, 0>(const Eigen::Tensor<T, 2, 0>&, ead::Index, ead::Index);   \
-  template auto ead::convert<void, T, Eigen::RowMajor>(                                            \
-      const Eigen::Tensor<T, 2, Eigen::RowMajor>&, ead::Index, ead::Index);                        \
-  template Eigen::Tensor<ead::DynamicAD<T>, 2, 0> ead::matrix_product(                             \
-      const Eigen::Tensor<ead::DynamicAD<T>, 2, 0>&,                                               \
-      const Eigen::Tensor<ead::DynamicAD<T>, 2, 0>&);                                              \
-  template Eigen::Tensor<T, 2, 0> ead::matrix_product(const Eigen::Tensor<T, 2, 0>&,               \
-                                                      const Eigen::Tensor<T, 2, 0>&);              \
-  template ead::DynamicAD<T> ead::sum_of_squares(const Eigen::Tensor<ead::DynamicAD<T>, 2, 0>&);   \
-  template T ead::sum_of_squares(const Eigen::Tensor<T, 2, 0>&);                                   \
-  template void ead::contract_into(const Eigen::DefaultDevice&, ead::ConstMatrixView<T>,           \
-                                   ead::ConstMatrixView<T>, ead::MatrixView<T>);                   \
-  template void ead::contract_into(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,        \
-                                   ead::ConstMatrixView<T>, ead::MatrixView<T>);                   \
-  template void ead::layer_values(const Eigen::DefaultDevice&, ead::ConstMatrixView<T>,            \
-                                  ead::ConstMatrixView<T>, ead::activations::Sin const&,           \
-                                  ead::MatrixView<T>);                                             \
-  template void ead::layer_values(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,         \
-                                  ead::ConstMatrixView<T>, ead::activations::Sin const&,           \
-                                  ead::MatrixView<T>);                                             \
-  template double ead::loss_and_output_gradient(const Eigen::DefaultDevice&,                       \
-                                                const ead::activations::Sin&, ead::MatrixView<T>); \
-  template double ead::value_and_grad_reverse(const Eigen::DefaultDevice&,                         \
-                                              ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,    \
-                                              const ead::activations::Sin&, T*, T*);               \
-  template double ead::value_and_grad_reverse(const Eigen::ThreadPoolDevice&,                      \
-                                              ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,    \
-                                              const ead::activations::Sin&, T*, T*);               \
-  template double ead::value_and_grad_forward_dynamic(                                             \
-      ead::ConstMatrixView<T>, ead::ConstMatrixView<T>, const ead::activations::Sin&, T*, T*);     \
-  template void ead::activation_value_and_derivative(const ead::activations::Sin&, const T*, T*,   \
-                                                     T*, ead::Index);                              \
-  template std::uint64_t ead::forward_dynamic_bytes<T>(ead::Index, ead::Index, ead::Index, bool,   \
-                                                       bool);                                      \
-  template std::uint64_t ead::layer_values_bytes<T>(ead::Index, ead::Index);                       \
-  template std::uint64_t ead::elementwise_bytes<T>(ead::Index);                                    \
-  template std::uint64_t ead::value_and_grad_bytes<T>(ead::Mode, ead::Index, ead::Index,           \
-                                                      ead::Index, bool, bool);                     \
-  template double ead::value_and_grad(const Eigen::ThreadPoolDevice&, ead::Mode,                   \
-                                      ead::ConstMatrixView<T>, ead::ConstMatrixView<T>,            \
-                                      const ead::activations::Sin&, T*, T*);
-#define INSTANTIATE_FORWARD(T)                                                                     \
-  template double ead::value_and_grad_forward<8>(const Eigen::ThreadPoolDevice&,                   \
-                                                 ead::ConstMatrixView<T>, ead::ConstMatrixView<T>, \
-                                                 const ead::activations::Sin&, T*, T*);            \
-  template void ead::layer_jacobian<8>(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<T>,    \
-                                       ead::ConstMatrixView<T>, const ead::activations::Sin&,      \
-                                       ead::ForwardWrt, T*);                                       \
-  template std::uint64_t ead::forward_bytes<T, 8>(ead::Index, ead::Index, ead::Index, bool, bool); \
-  template std::uint64_t ead::reverse_bytes<T>(ead::Index, ead::Index, ead::Index, bool, bool);    \
+using Sin = ead::activations::Sin;
+using Pool = Eigen::ThreadPoolDevice;
+using Serial = Eigen::DefaultDevice;
+#define INSTANTIATE(T)                                                                            \
+  template auto ead::convert<void, T, 0>(const Eigen::Tensor<T, 2, 0>&, ead::Index, ead::Index);  \
+  template auto ead::convert<void, T, Eigen::RowMajor>(                                           \
+      const Eigen::Tensor<T, 2, Eigen::RowMajor>&, ead::Index, ead::Index);                       \
+  template Eigen::Tensor<ead::DynamicAD<T>, 2, 0> ead::matrix_product(                            \
+      const Eigen::Tensor<ead::DynamicAD<T>, 2, 0>&,                                              \
+      const Eigen::Tensor<ead::DynamicAD<T>, 2, 0>&);                                             \
+  template Eigen::Tensor<T, 2, 0> ead::matrix_product(const Eigen::Tensor<T, 2, 0>&,              \
+                                                      const Eigen::Tensor<T, 2, 0>&);             \
+  template ead::DynamicAD<T> ead::sum_of_squares(const Eigen::Tensor<ead::DynamicAD<T>, 2, 0>&);  \
+  template T ead::sum_of_squares(const Eigen::Tensor<T, 2, 0>&);                                  \
+  template void ead::contract_into(const Serial&, ead::ConstMatrixView<T>,                        \
+                                   ead::ConstMatrixView<T>, ead::MatrixView<T>);                  \
+  template void ead::contract_into(const Pool&, ead::ConstMatrixView<T>, ead::ConstMatrixView<T>, \
+                                   ead::MatrixView<T>);                                           \
+  template void ead::pre_activations(const Pool&, const ead::DenseLayer<T>&, ead::MatrixView<T>); \
+  template void ead::add_to_rows(const Pool&, const T*, ead::MatrixView<T>);                      \
+  template void ead::layer_values(const Serial&, const ead::DenseLayer<T>&, const Sin&,           \
+                                  ead::MatrixView<T>);                                            \
+  template void ead::layer_values(const Pool&, const ead::DenseLayer<T>&, const Sin&,             \
+                                  ead::MatrixView<T>);                                            \
+  template double ead::loss_and_output_gradient(const Serial&, const Sin&,                        \
+                                                const ead::SquaredError<T>&, ead::MatrixView<T>); \
+  template void ead::cotangent_to_pre_activations(const Pool&, const Sin&, const T*,              \
+                                                  ead::MatrixView<T>);                            \
+  template void ead::column_sums(const Pool&, ead::ConstMatrixView<T>, T*);                       \
+  template void ead::backward_products(const Pool&, const ead::DenseLayer<T>&,                    \
+                                       ead::ConstMatrixView<T>, const ead::LayerGradients<T>&);   \
+  template double ead::value_and_grad_reverse(const Serial&, const ead::DenseLayer<T>&,           \
+                                              const Sin&, const ead::SquaredError<T>&,            \
+                                              const ead::LayerGradients<T>&);                     \
+  template double ead::value_and_grad_reverse(const Pool&, const ead::DenseLayer<T>&, const Sin&, \
+                                              const ead::SquaredError<T>&,                        \
+                                              const ead::LayerGradients<T>&);                     \
+  template void ead::layer_vjp(const Pool&, const ead::DenseLayer<T>&, const Sin&, const T*,      \
+                               const ead::LayerGradients<T>&);                                    \
+  template void ead::layer_jvp(const Pool&, const ead::DenseLayer<T>&, const Sin&, const T*,      \
+                               const T*, const T*, ead::MatrixView<T>, ead::MatrixView<T>);       \
+  template double ead::value_and_grad_forward_dynamic(const ead::DenseLayer<T>&, const Sin&,      \
+                                                      const ead::SquaredError<T>&,                \
+                                                      const ead::LayerGradients<T>&);             \
+  template void ead::activation_value_and_derivative(const Sin&, const T*, T*, T*, ead::Index);   \
+  template std::uint64_t ead::forward_dynamic_bytes<T>(ead::Index, ead::Index, ead::Index,        \
+                                                       ead::Wanted);                              \
+  template std::uint64_t ead::layer_values_bytes<T>(ead::Index, ead::Index);                      \
+  template std::uint64_t ead::elementwise_bytes<T>(ead::Index);                                   \
+  template std::uint64_t ead::jvp_bytes<T>(ead::Index, ead::Index);                               \
+  template std::uint64_t ead::value_and_grad_bytes<T>(ead::Mode, ead::Index, ead::Index,          \
+                                                      ead::Index, ead::Wanted);                   \
+  template double ead::value_and_grad(const Pool&, ead::Mode, const ead::DenseLayer<T>&,          \
+                                      const Sin&, const ead::SquaredError<T>&,                    \
+                                      const ead::LayerGradients<T>&);
+#define INSTANTIATE_FORWARD(T)                                                                   \
+  template double ead::value_and_grad_forward<8>(const Pool&, const ead::DenseLayer<T>&,         \
+                                                 const Sin&, const ead::SquaredError<T>&,        \
+                                                 const ead::LayerGradients<T>&);                 \
+  template void ead::layer_jacobian<8>(const Pool&, const ead::DenseLayer<T>&, const Sin&,       \
+                                       ead::ForwardWrt, T*);                                     \
+  template ead::Index ead::parameter_size(const ead::DenseLayer<T>&, ead::ForwardWrt);           \
+  template std::uint64_t ead::forward_bytes<T, 8>(ead::Index, ead::Index, ead::Index,            \
+                                                  ead::Wanted);                                  \
+  template std::uint64_t ead::reverse_bytes<T>(ead::Index, ead::Index, ead::Index, ead::Wanted); \
   template std::uint64_t ead::jacobian_bytes<T>(ead::Index, ead::Index, ead::Index);
 INSTANTIATE_FORWARD(float)
 INSTANTIATE_FORWARD(double)
@@ -139,8 +153,11 @@ void conventions_at_kinks() {
   CHECK(a.derivatives()(0) == T(1));  // abs'(0) = 1, Eigen's convention
 }
 
+// The three modes, the VJP with the loss's own cotangent and the Jacobian contracted with it give
+// the same gradients of L = scale * sum((act(X.W + b) - target)^2); the JVP is the Jacobian
+// times the tangent.
 template <typename T>
-void forward_mode_matches_reverse_mode() {
+void modes_vjp_jvp_and_jacobian_agree() {
   std::mt19937 gen(2);
   Eigen::ThreadPool pool(2);
   Eigen::ThreadPoolDevice device(&pool, 2);
@@ -155,40 +172,67 @@ void forward_mode_matches_reverse_mode() {
                                 {3, 2, 0}}) {
     const auto x = random_tensor<T>(gen, b, n);
     const auto w = random_tensor<T>(gen, n, m);
-    const ead::ConstMatrixView<T> xv(x.data(), b, n);
-    const ead::ConstMatrixView<T> wv(w.data(), n, m);
+    const auto bias = random_tensor<T>(gen, 1, m);
+    const auto target = random_tensor<T>(gen, b, m);
+    const auto tangent = random_tensor<T>(gen, n, m);
+    const ead::DenseLayer<T> layer(ead::ConstMatrixView<T>(x.data(), b, n),
+                                   ead::ConstMatrixView<T>(w.data(), n, m), bias.data());
+    const ead::SquaredError<T> loss{target.data(), 0.5};
     for (ead::Activation named : ead::all_activations) {
       ead::visit_activation(named, [&](const auto& activation) {
-        std::vector<T> dx_r(b * n), dw_r(n * m);
-        const double loss_r =
-            ead::value_and_grad_reverse(device, xv, wv, activation, dx_r.data(), dw_r.data());
+        std::vector<T> dx_r(b * n), dw_r(n * m), db_r(m);
+        const double loss_r = ead::value_and_grad_reverse(device, layer, activation, loss,
+                                                          {dx_r.data(), dw_r.data(), db_r.data()});
         CHECK(std::isfinite(loss_r));
-        const auto agrees_with_reverse = [&](double loss, const std::vector<T>& dx,
-                                             const std::vector<T>& dw) {
-          CHECK_CLOSE(loss, loss_r, tolerance<T>() + 1e-300);
-          for (std::size_t k = 0; k < dx.size(); ++k) {
-            CHECK(std::abs(dx[k] - dx_r[k]) <= 10 * tolerance<T>() * (1 + std::abs(dx_r[k])));
-          }
-          for (std::size_t k = 0; k < dw.size(); ++k) {
-            CHECK(std::abs(dw[k] - dw_r[k]) <= 10 * tolerance<T>() * (1 + std::abs(dw_r[k])));
+        const auto close_to = [&](const std::vector<T>& ours, const std::vector<T>& expected) {
+          for (std::size_t k = 0; k < ours.size(); ++k) {
+            CHECK(std::abs(ours[k] - expected[k]) <=
+                  10 * tolerance<T>() * (1 + std::abs(expected[k])));
           }
         };
-        std::vector<T> dx(b * n), dw(n * m);
+        std::vector<T> dx(b * n), dw(n * m), db(m);
         for (const auto& [name, mode] : ead::modes) {
-          agrees_with_reverse(
-              ead::value_and_grad(device, mode, xv, wv, activation, dx.data(), dw.data()), dx, dw);
+          const double value = ead::value_and_grad(device, mode, layer, activation, loss,
+                                                   {dx.data(), dw.data(), db.data()});
+          CHECK_CLOSE(value, loss_r, tolerance<T>() + 1e-300);
+          close_to(dx, dx_r);
+          close_to(dw, dw_r);
+          close_to(db, db_r);
         }
-        // The Jacobian contracted with 2Y is the gradient.
-        std::vector<T> y(b * m), jw(b * m * n * m);
-        ead::layer_values(device, xv, wv, activation, ead::MatrixView<T>(y.data(), b, m));
-        ead::layer_jacobian(device, xv, wv, activation, ead::ForwardWrt::w, jw.data());
+        // dL/dY = 2 scale (Y - target), handed to the VJP.
+        std::vector<T> y(b * m), cotangent(b * m);
+        ead::layer_values(device, layer, activation, ead::MatrixView<T>(y.data(), b, m));
+        for (ead::Index k = 0; k < b * m; ++k) {
+          cotangent[k] = T(2 * loss.scale) * (y[k] - target.data()[k]);
+        }
+        ead::layer_vjp(device, layer, activation, cotangent.data(),
+                       {dx.data(), dw.data(), db.data()});
+        close_to(dx, dx_r);
+        close_to(dw, dw_r);
+        close_to(db, db_r);
+        // The Jacobians contracted with the cotangent, and with the tangent.
+        std::vector<T> jw(b * m * n * m), jb(b * m * m), along(b * m, T(0));
+        ead::layer_jacobian(device, layer, activation, ead::ForwardWrt::w, jw.data());
+        ead::layer_jacobian(device, layer, activation, ead::ForwardWrt::b, jb.data());
         std::fill(dw.begin(), dw.end(), T(0));
+        std::fill(db.begin(), db.end(), T(0));
         for (ead::Index out = 0; out < b * m; ++out) {
           for (ead::Index p = 0; p < n * m; ++p) {
-            dw[p] += 2 * y[out] * jw[out * n * m + p];
+            dw[p] += cotangent[out] * jw[out * n * m + p];
+            along[out] += jw[out * n * m + p] * tangent.data()[p];
+          }
+          for (ead::Index j = 0; j < m; ++j) {
+            db[j] += cotangent[out] * jb[out * m + j];
           }
         }
-        agrees_with_reverse(loss_r, {}, dw);
+        close_to(dw, dw_r);
+        close_to(db, db_r);
+        std::vector<T> y_jvp(b * m), dy(b * m);
+        ead::layer_jvp(device, layer, activation, static_cast<const T*>(nullptr), tangent.data(),
+                       static_cast<const T*>(nullptr), ead::MatrixView<T>(y_jvp.data(), b, m),
+                       ead::MatrixView<T>(dy.data(), b, m));
+        close_to(y_jvp, y);
+        close_to(dy, along);
       });
     }
   }
@@ -308,9 +352,10 @@ void gradients_unpack_x_then_w() {
 
 void size_estimates_saturate() {
   const ead::Index huge = ead::Index(1) << 40;
-  CHECK(ead::forward_dynamic_bytes<double>(huge, huge, huge, true, true) ==
+  CHECK(ead::forward_dynamic_bytes<double>(huge, huge, huge, {true, true, true}) ==
         std::numeric_limits<std::uint64_t>::max());
-  CHECK(ead::forward_mode_derivative_count(2, 3, 4, true, true) == 6 + 12);
+  CHECK(ead::wanted_entries(2, 3, 4, {true, true, false}) == 6 + 12);
+  CHECK(ead::wanted_entries(2, 3, 4, {false, false, true}) == 4);
 }
 
 }  // namespace
@@ -320,8 +365,8 @@ int main() {
   activations_match_hand_written_derivatives<double>();
   conventions_at_kinks<float>();
   conventions_at_kinks<double>();
-  forward_mode_matches_reverse_mode<float>();
-  forward_mode_matches_reverse_mode<double>();
+  modes_vjp_jvp_and_jacobian_agree<float>();
+  modes_vjp_jvp_and_jacobian_agree<double>();
   contractions_match_a_plain_loop<float>();
   contractions_match_a_plain_loop<double>();
   empty_derivative_vectors_mixed_with_seeded_ones();

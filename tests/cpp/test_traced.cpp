@@ -6,6 +6,7 @@
 #include "eigen_autodiff/core/custom_derivative.hpp"
 #include "eigen_autodiff/fast/forward.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
+#include "eigen_autodiff/fast/value_and_grad.hpp"
 #include "eigen_autodiff/traced/interpreter.hpp"
 #include "eigen_autodiff/traced/replay.hpp"
 
@@ -355,13 +356,13 @@ void traced_activation_in_both_modes() {
   const ead::TracedActivation traced{&sigmoid};
   Eigen::ThreadPool pool(2);
   Eigen::ThreadPoolDevice device(&pool, 2);
+  const ead::DenseLayer<T> layer(xv, wv);
+  const ead::SquaredError<T> loss;
   std::vector<T> dx_b(b * n), dw_b(n * m), dx_t(b * n), dw_t(n * m);
-  const double loss_b = ead::value_and_grad_reverse(device, xv, wv, ead::activations::Sigmoid{},
-                                                    dx_b.data(), dw_b.data());
-  const double loss_t =
-      ead::value_and_grad_reverse(device, xv, wv, traced, dx_t.data(), dw_t.data());
-  const auto agrees_with_builtin = [&](double loss) {
-    CHECK_CLOSE(loss, loss_b, 10 * tolerance<T>());
+  const double loss_b = ead::value_and_grad_reverse(device, layer, ead::activations::Sigmoid{},
+                                                    loss, {dx_b.data(), dw_b.data(), nullptr});
+  const auto agrees_with_builtin = [&](double value) {
+    CHECK_CLOSE(value, loss_b, 10 * tolerance<T>());
     for (std::size_t k = 0; k < dw_b.size(); ++k) {
       CHECK(close(dw_t[k], dw_b[k], T(10) * tolerance<T>()));
     }
@@ -369,15 +370,14 @@ void traced_activation_in_both_modes() {
       CHECK(close(dx_t[k], dx_b[k], T(10) * tolerance<T>()));
     }
   };
-  agrees_with_builtin(loss_t);
-  agrees_with_builtin(
-      ead::value_and_grad_forward_dynamic(xv, wv, traced, dx_t.data(), dw_t.data()));
-  agrees_with_builtin(
-      ead::value_and_grad_forward(device, xv, wv, traced, dx_t.data(), dw_t.data()));
+  for (const auto& [name, mode] : ead::modes) {
+    agrees_with_builtin(ead::value_and_grad(device, mode, layer, traced, loss,
+                                            {dx_t.data(), dw_t.data(), nullptr}));
+  }
   std::vector<T> y_b(b * m), y_t(b * m);
-  ead::layer_values(device, xv, wv, ead::activations::Sigmoid{},
+  ead::layer_values(device, layer, ead::activations::Sigmoid{},
                     ead::MatrixView<T>(y_b.data(), b, m));
-  ead::layer_values(device, xv, wv, traced, ead::MatrixView<T>(y_t.data(), b, m));
+  ead::layer_values(device, layer, traced, ead::MatrixView<T>(y_t.data(), b, m));
   for (std::size_t k = 0; k < y_b.size(); ++k) {
     CHECK(close(y_t[k], y_b[k], T(10) * tolerance<T>()));
   }

@@ -3,60 +3,76 @@
 // its derivative vector is unpacked into gradients shaped like the parameters.
 #pragma once
 
+#include <vector>
+
 #include "eigen_autodiff/article/layer.hpp"
 #include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/core/dense_layer.hpp"
 #include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff {
 
-// Returns L = sum(act(X.W)^2) and writes dL/dX into dx and dL/dW into dw where they are not null.
-// X is seeded first and W after it, as in the article. Parameters not asked for are constants
-// whose derivative vectors are zeros of the full length: mixing empty derivative vectors with
-// full ones inside one expression trips an AutoDiffScalar bug in Eigen 3.4.
+// Returns L = scale * sum((act(X.W + b) - target)^2) and writes its gradients where wanted. X is
+// seeded first, W after it and b last, as the article seeds X and W. Parameters not asked for
+// are constants whose derivative vectors are zeros of the full length: mixing empty derivative
+// vectors with full ones inside one expression trips an AutoDiffScalar bug in Eigen 3.4.
 template <typename T, typename Act>
-double value_and_grad_forward_dynamic(ConstMatrixView<T> x, ConstMatrixView<T> w,
-                                      const Act& activation, T* dx, T* dw) {
+double value_and_grad_forward_dynamic(const DenseLayer<T>& layer, const Act& activation,
+                                      const SquaredError<T>& loss, const LayerGradients<T>& grads) {
   using AD = DynamicAD<T>;
-  const Index batch = x.dimension(0);
-  const Index inputs = x.dimension(1);
-  const Index outputs = w.dimension(1);
-  check_layer_shapes(batch, inputs, w.dimension(0), outputs);
-  const Index size =
-      static_cast<Index>(forward_mode_derivative_count(batch, inputs, outputs, dx, dw));
+  const Index batch = layer.batch();
+  const Index inputs = layer.inputs();
+  const Index outputs = layer.outputs();
+  const Wanted wanted{grads.dx != nullptr, grads.dw != nullptr, grads.db != nullptr};
+  const auto size = static_cast<Index>(wanted_entries(batch, inputs, outputs, wanted));
 
-  const auto seeded = [size](ConstMatrixView<T> values, bool seed, Index offset) {
-    RowMajorTensor<T> plain(values.dimension(0), values.dimension(1));
+  const auto seeded = [size](const T* values, Index rows, Index cols, bool seed, Index offset) {
+    RowMajorTensor<T> plain(rows, cols);
     // Eigen copies with memcpy, whose pointers must not be null even for no bytes (UBSan): an
     // empty tensor has a null data pointer.
     if (plain.size() > 0) {
-      plain = values;
+      plain = ConstMatrixView<T>(values, rows, cols);
     }
     if (seed) {
       return convert<AD>(plain, offset, size);
     }
-    RowMajorTensor<AD> constants(plain.dimension(0), plain.dimension(1));
+    RowMajorTensor<AD> constants(rows, cols);
     for (Index k = 0; k < plain.size(); ++k) {
       constants.data()[k] = AD(plain.data()[k], AD::DerType::Zero(size));
     }
     return constants;
   };
-  const RowMajorTensor<AD> x_ad = seeded(x, dx != nullptr, 0);
-  const RowMajorTensor<AD> w_ad = seeded(w, dw != nullptr, dx != nullptr ? x.size() : 0);
+  const Index w_offset = wanted.x ? batch * inputs : 0;
+  const Index b_offset = w_offset + (wanted.w ? inputs * outputs : 0);
+  const RowMajorTensor<AD> x_ad = seeded(layer.x.data(), batch, inputs, wanted.x, 0);
+  const RowMajorTensor<AD> w_ad = seeded(layer.w.data(), inputs, outputs, wanted.w, w_offset);
+  const std::vector<T> zeros(static_cast<std::size_t>(outputs), T(0));
+  const RowMajorTensor<AD> b_ad =
+      seeded(layer.bias ? layer.bias : zeros.data(), 1, outputs, wanted.b, b_offset);
 
-  const RowMajorTensor<AD> y = custom_layer(x_ad, w_ad, activation);
-  AD loss(0, AD::DerType::Zero(size));
-  for (Index k = 0; k < y.size(); ++k) {
-    loss += y.data()[k] * y.data()[k];
+  const RowMajorTensor<AD> z = matrix_product(x_ad, w_ad);
+  AD total(0, AD::DerType::Zero(size));
+  for (Index i = 0; i < batch; ++i) {
+    for (Index j = 0; j < outputs; ++j) {
+      const T target = loss.target ? loss.target[i * outputs + j] : T(0);
+      const AD error = activation(AD(z(i, j) + b_ad(0, j))) - target;
+      total += error * error;
+    }
   }
+  total *= static_cast<T>(loss.scale);
 
-  if (dx != nullptr && x.size() > 0) {
-    MatrixView<T>(dx, batch, inputs) = unpack_derivatives<T>(loss.derivatives(), 0, x_ad);
+  if (wanted.x && x_ad.size() > 0) {
+    MatrixView<T>(grads.dx, batch, inputs) = unpack_derivatives<T>(total.derivatives(), 0, x_ad);
   }
-  if (dw != nullptr && w.size() > 0) {
-    MatrixView<T>(dw, inputs, outputs) =
-        unpack_derivatives<T>(loss.derivatives(), dx != nullptr ? x.size() : 0, w_ad);
+  if (wanted.w && w_ad.size() > 0) {
+    MatrixView<T>(grads.dw, inputs, outputs) =
+        unpack_derivatives<T>(total.derivatives(), w_offset, w_ad);
   }
-  return static_cast<double>(loss.value());
+  if (wanted.b && b_ad.size() > 0) {
+    MatrixView<T>(grads.db, 1, outputs) =
+        unpack_derivatives<T>(total.derivatives(), b_offset, b_ad);
+  }
+  return static_cast<double>(total.value());
 }
 
 }  // namespace eigen_autodiff

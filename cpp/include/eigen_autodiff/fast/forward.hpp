@@ -15,8 +15,8 @@
 #include <array>
 #include <vector>
 
-#include "eigen_autodiff/core/parallel.hpp"
-#include "eigen_autodiff/core/products.hpp"
+#include "eigen_autodiff/core/dense_layer.hpp"
+#include "eigen_autodiff/fast/reverse.hpp"
 
 namespace eigen_autodiff {
 
@@ -117,10 +117,13 @@ FixedAD<T, K> z_with_x_tangent(T z, const FixedAD<T, K>* seeded_x, const T* w_ch
   return FixedAD<T, K>(z, sum.derivatives());
 }
 
+// The parameter a forward pass is seeded in.
+enum class ForwardWrt { w, x, b };
+
 // Calls on_output(task, b, j, Y[b, j]) for every output of every pass, Y[b, j] an AD scalar
-// whose derivative k is dY[b, j]/dW[i0+k, j] (Wrt::w) or dY[b, j]/dX[b, i0+k] (Wrt::x) for the
-// task's chunk. Tasks run in parallel on the device; on_output must only touch its task's state.
-enum class ForwardWrt { w, x };
+// whose derivative k is dY[b, j]/dW[i0+k, j] (ForwardWrt::w) or dY[b, j]/dX[b, i0+k]
+// (ForwardWrt::x) for the task's chunk. Tasks run in parallel on the device; on_output must only
+// touch its task's state.
 
 template <int K, typename T, typename Device, typename Act, typename OnOutput>
 void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
@@ -156,60 +159,76 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
   });
 }
 
-// L = sum(act(X.W)^2) and its gradients by chunked, compressed forward mode. dx and dw are
-// row-major buffers of X's and W's shapes, or null when not wanted.
+// L = scale * sum((act(X.W + b) - target)^2) and its gradients by chunked, compressed forward
+// mode, written where wanted. b's entries each reach one column of Z, so all of them share one
+// derivative slot: a single pass of one-derivative AutoDiffScalars gives dL/db (and the loss).
 template <int K = forward_chunk_size, typename T, typename Device, typename Act>
-double value_and_grad_forward(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                              const Act& activation, T* dx, T* dw) {
+double value_and_grad_forward(const Device& device, const DenseLayer<T>& layer,
+                              const Act& activation, const SquaredError<T>& loss,
+                              const LayerGradients<T>& grads) {
   using AD = FixedAD<T, K>;
-  const Index batch = x.dimension(0);
-  const Index inputs = x.dimension(1);
-  const Index outputs = w.dimension(1);
+  const ConstMatrixView<T> x = layer.x;
+  const ConstMatrixView<T> w = layer.w;
+  const Index batch = layer.batch();
+  const Index inputs = layer.inputs();
+  const Index outputs = layer.outputs();
   AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
-  contract_into(device, x, w, MatrixView<T>(z.data(), batch, outputs));
-  double loss = 0;
-  for (const T value : z) {
-    const T y = activation(value);
-    loss += static_cast<double>(y * y);
+  pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
+  AlignedVector<T> dz(z);
+  const double value =
+      loss_and_output_gradient(device, activation, loss, MatrixView<T>(dz.data(), batch, outputs));
+  if (grads.db != nullptr) {
+    column_sums(device, ConstMatrixView<T>(dz.data(), batch, outputs), grads.db);
   }
+  const auto target = [&](Index b, Index j) {
+    return loss.target ? loss.target[b * outputs + j] : T(0);
+  };
+  const T scale = static_cast<T>(loss.scale);
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
 
-  if (dw != nullptr) {
+  if (grads.dw != nullptr) {
     // Column losses L_j of each task, reduced in task order afterwards: reproducible sums.
     std::vector<AD> column_loss(static_cast<std::size_t>(tasks.count() * outputs), AD(T(0)));
-    for_each_output_tangent<K>(
-        device, x, w, z.data(), activation, ForwardWrt::w, tasks,
-        [&](Index task, Index, Index j, const AD& y) { column_loss[task * outputs + j] += y * y; });
+    for_each_output_tangent<K>(device, x, w, z.data(), activation, ForwardWrt::w, tasks,
+                               [&](Index task, Index b, Index j, const AD& y) {
+                                 const AD error = y - target(b, j);
+                                 column_loss[task * outputs + j] += error * error;
+                               });
+    T* dw = grads.dw;
     std::fill(dw, dw + inputs * outputs, T(0));
     for (Index task = 0; task < tasks.count(); ++task) {
       const detail::ChunkTask chunk = tasks[task];
       for (Index j = 0; j < outputs; ++j) {
         for (Index k = 0; k < chunk.width; ++k) {
-          dw[(chunk.i0 + k) * outputs + j] += column_loss[task * outputs + j].derivatives()(k);
+          dw[(chunk.i0 + k) * outputs + j] +=
+              scale * column_loss[task * outputs + j].derivatives()(k);
         }
       }
     }
   }
 
-  if (dx != nullptr) {
+  if (grads.dx != nullptr) {
     // Row losses L_b: each (task, b) pair is one task's alone, so they live in dx directly,
     // accumulated in a K-wide AD scalar per row.
     std::vector<AD> row_loss(static_cast<std::size_t>(tasks.chunks() * batch), AD(T(0)));
     for_each_output_tangent<K>(device, x, w, z.data(), activation, ForwardWrt::x, tasks,
-                               [&](Index task, Index b, Index, const AD& y) {
-                                 row_loss[task / tasks.row_blocks * batch + b] += y * y;
+                               [&](Index task, Index b, Index j, const AD& y) {
+                                 const AD error = y - target(b, j);
+                                 row_loss[task / tasks.row_blocks * batch + b] += error * error;
                                });
+    T* dx = grads.dx;
     std::fill(dx, dx + batch * inputs, T(0));
     for (Index chunk_index = 0; chunk_index < tasks.chunks(); ++chunk_index) {
       const detail::ChunkTask chunk = tasks[chunk_index * tasks.row_blocks];
       for (Index b = 0; b < batch; ++b) {
         for (Index k = 0; k < chunk.width; ++k) {
-          dx[b * inputs + chunk.i0 + k] = row_loss[chunk_index * batch + b].derivatives()(k);
+          dx[b * inputs + chunk.i0 + k] =
+              scale * row_loss[chunk_index * batch + b].derivatives()(k);
         }
       }
     }
   }
-  return loss;
+  return value;
 }
 
 }  // namespace eigen_autodiff

@@ -11,24 +11,49 @@
 
 namespace eigen_autodiff {
 
-// Writes dY/d(wrt) into out: shape (B, M, N, M) for W, (B, M, B, N) for X.
+// The number of entries of the parameter `wrt`.
+template <typename T>
+Index parameter_size(const DenseLayer<T>& layer, ForwardWrt wrt) {
+  switch (wrt) {
+    case ForwardWrt::w:
+      return layer.inputs() * layer.outputs();
+    case ForwardWrt::x:
+      return layer.batch() * layer.inputs();
+    case ForwardWrt::b:
+      return layer.outputs();
+  }
+  throw std::invalid_argument("unknown ForwardWrt enumerator");
+}
+
+// Writes dY/d(wrt) into out: shape (B, M, N, M) for W, (B, M, B, N) for X, (B, M, M) for b.
 template <int K = forward_chunk_size, typename T, typename Device, typename Act>
-void layer_jacobian(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                    const Act& activation, ForwardWrt wrt, T* out) {
-  const Index batch = x.dimension(0);
-  const Index inputs = x.dimension(1);
-  const Index outputs = w.dimension(1);
-  check_layer_shapes(batch, inputs, w.dimension(0), outputs);
-  const Index parameter_size = wrt == ForwardWrt::w ? inputs * outputs : batch * inputs;
-  check_buffer(out, batch * outputs * parameter_size, "layer_jacobian: out");
-  std::fill(out, out + batch * outputs * parameter_size, T(0));
+void layer_jacobian(const Device& device, const DenseLayer<T>& layer, const Act& activation,
+                    ForwardWrt wrt, T* out) {
+  const Index batch = layer.batch();
+  const Index inputs = layer.inputs();
+  const Index outputs = layer.outputs();
+  const Index size = parameter_size(layer, wrt);
+  check_buffer(out, batch * outputs * size, "layer_jacobian: out");
+  std::fill(out, out + batch * outputs * size, T(0));
   AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
-  contract_into(device, x, w, MatrixView<T>(z.data(), batch, outputs));
+  pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
+  if (wrt == ForwardWrt::b) {
+    // b[j] reaches Y[:, j] only: one seeded slot, dY[b, j]/db[j] = act'(Z[b, j]).
+    for_each_block(device, z.size(), [&](Index, Index first, Index last) {
+      detail::for_each_slice(activation, z.data(), first, last,
+                             [&](Index start, Index count, const T*, const T* slope) {
+                               for (Index k = start; k < start + count; ++k) {
+                                 out[k * outputs + k % outputs] = slope[k - start];
+                               }
+                             });
+    });
+    return;
+  }
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
-  for_each_output_tangent<K>(device, x, w, z.data(), activation, wrt, tasks,
+  for_each_output_tangent<K>(device, layer.x, layer.w, z.data(), activation, wrt, tasks,
                              [&](Index task, Index b, Index j, const FixedAD<T, K>& y) {
                                const detail::ChunkTask chunk = tasks[task];
-                               T* row = out + (b * outputs + j) * parameter_size;
+                               T* row = out + (b * outputs + j) * size;
                                for (Index k = 0; k < chunk.width; ++k) {
                                  // dY[b, j]/dW[i, j] sits at (i, j) of W's shape; dY[b, j]/dX[b, i]
                                  // at (b, i) of X's.

@@ -24,12 +24,20 @@ inline std::uint64_t count(Index n) { return static_cast<std::uint64_t>(n); }
 inline std::uint64_t product(Index a, Index b) { return saturating_mul(count(a), count(b)); }
 }  // namespace detail
 
-// Number of derivatives each AD scalar carries when the article's forward mode computes the
-// gradients w.r.t. the chosen parameters in one pass.
-inline std::uint64_t forward_mode_derivative_count(Index batch, Index inputs, Index outputs,
-                                                   bool wrt_x, bool wrt_w) {
-  return detail::saturating_add(wrt_x ? detail::product(batch, inputs) : 0,
-                                wrt_w ? detail::product(inputs, outputs) : 0);
+// Which gradients a request asks for: w.r.t. X, W, b.
+struct Wanted {
+  bool x = false;
+  bool w = false;
+  bool b = false;
+};
+
+// The entries of the parameters wanted: the derivatives each AD scalar carries when the article's
+// forward mode computes their gradients in one pass, and the size of the gradients.
+inline std::uint64_t wanted_entries(Index batch, Index inputs, Index outputs, Wanted wanted) {
+  using detail::product;
+  return detail::saturating_add(detail::saturating_add(wanted.x ? product(batch, inputs) : 0,
+                                                       wanted.w ? product(inputs, outputs) : 0),
+                                wanted.b ? detail::count(outputs) : 0);
 }
 
 // The layer's output Y, all that layer_values allocates.
@@ -44,45 +52,45 @@ std::uint64_t elementwise_bytes(Index n) {
   return detail::saturating_mul(2 * sizeof(T), detail::count(n));
 }
 
-// The outputs of value_and_grad: the gradients asked for.
+// Reverse mode and the VJP: the gradients wanted and one B x M buffer for Z, then dL/dZ.
 template <typename T>
-std::uint64_t gradient_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {
+std::uint64_t reverse_bytes(Index batch, Index inputs, Index outputs, Wanted wanted) {
   return detail::saturating_mul(
-      sizeof(T), forward_mode_derivative_count(batch, inputs, outputs, wrt_x, wrt_w));
+      sizeof(T), detail::saturating_add(wanted_entries(batch, inputs, outputs, wanted),
+                                        detail::product(batch, outputs)));
 }
 
-// Reverse mode: the gradients and one B x M buffer for Z, then dL/dZ.
+// The JVP: Y, its tangent and one B x M product.
 template <typename T>
-std::uint64_t reverse_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {
-  return detail::saturating_add(gradient_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
-                                detail::saturating_mul(sizeof(T), detail::product(batch, outputs)));
+std::uint64_t jvp_bytes(Index batch, Index outputs) {
+  return detail::saturating_mul(3 * sizeof(T), detail::product(batch, outputs));
 }
 
-// Forward mode (chunked, fast/forward.hpp): as reverse mode, plus per task (at most 8 row blocks
-// per chunk of K inputs) a column loss of M AD scalars of K derivatives.
+// Forward mode (chunked, fast/forward.hpp): as reverse mode plus a copy of Z, and per task (at
+// most 8 row blocks per chunk of K inputs) a column loss of M AD scalars of K derivatives.
 template <typename T, int K>
-std::uint64_t forward_bytes(Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w) {
+std::uint64_t forward_bytes(Index batch, Index inputs, Index outputs, Wanted wanted) {
   const std::uint64_t tasks = detail::saturating_mul((detail::count(inputs) + K - 1) / K, 8);
   const std::uint64_t accumulators = detail::saturating_mul(
       detail::saturating_mul(tasks, detail::count(outputs)), (K + 1) * sizeof(T));
-  return detail::saturating_add(reverse_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w),
-                                accumulators);
+  return detail::saturating_add(
+      detail::saturating_add(reverse_bytes<T>(batch, inputs, outputs, wanted), accumulators),
+      layer_values_bytes<T>(batch, outputs));
 }
 
-// The article's forward mode (article/forward_dynamic.hpp): X, W and Z as AD scalars each carrying
-// every derivative, twice over for the product's packed copies and the activation's output.
+// The article's forward mode (article/forward_dynamic.hpp): X, W, b and Z as AD scalars each
+// carrying every derivative, twice over for the product's packed copies and the activation's
+// output.
 template <typename T>
-std::uint64_t forward_dynamic_bytes(Index batch, Index inputs, Index outputs, bool wrt_x,
-                                    bool wrt_w) {
+std::uint64_t forward_dynamic_bytes(Index batch, Index inputs, Index outputs, Wanted wanted) {
   using detail::saturating_add;
   using detail::saturating_mul;
   const std::uint64_t scalars = saturating_add(
       saturating_add(detail::product(batch, inputs), detail::product(inputs, outputs)),
-      detail::product(batch, outputs));
-  const std::uint64_t per_scalar = saturating_add(
-      sizeof(DynamicAD<T>),
-      saturating_mul(forward_mode_derivative_count(batch, inputs, outputs, wrt_x, wrt_w),
-                     sizeof(T)));
+      saturating_add(detail::product(batch, outputs), detail::count(outputs)));
+  const std::uint64_t per_scalar =
+      saturating_add(sizeof(DynamicAD<T>),
+                     saturating_mul(wanted_entries(batch, inputs, outputs, wanted), sizeof(T)));
   return saturating_mul(2, saturating_mul(scalars, per_scalar));
 }
 

@@ -1,23 +1,23 @@
-// The layer's loss and gradients by reverse mode, the way a framework's backward pass does it:
-// Z = X.W by contraction; each element's loss term act(z)^2 on a one-derivative AutoDiffScalar
-// gives dL/dZ exactly; then dW = X^T.dL/dZ and dX = dL/dZ.W^T by two more contractions.
+// The layer's loss, gradients and vector-Jacobian products by reverse mode, the way a framework's
+// backward pass does it: Z = X.W + b by contraction; each element's loss term on a one-derivative
+// AutoDiffScalar gives dL/dZ exactly (or, for a VJP, the cotangent times act'(z)); then
+// dW = X^T.G, dX = G.W^T and db = the column sums of G.
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
 #include "eigen_autodiff/core/activations.hpp"
-#include "eigen_autodiff/core/parallel.hpp"
-#include "eigen_autodiff/core/products.hpp"
+#include "eigen_autodiff/core/dense_layer.hpp"
 
 namespace eigen_autodiff {
 
-// y = activation(x . w), written into y (shape B x M). Act is any elementwise function object
+// y = activation(x . w + b), written into y (shape B x M). Act is any elementwise function object
 // callable on T and on AutoDiffScalar (a built-in from activations.hpp, or a user's own).
 template <typename T, typename Device, typename Act>
-void layer_values(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                  const Act& activation, MatrixView<T> y) {
-  contract_into(device, x, w, y);
+void layer_values(const Device& device, const DenseLayer<T>& layer, const Act& activation,
+                  MatrixView<T> y) {
+  pre_activations(device, layer, y);
   T* data = y.data();
   for_each_block(device, y.size(), [&](Index, Index first, Index last) {
     // Unqualified: an activation may overload it to evaluate a range at once (ADL).
@@ -25,63 +25,181 @@ void layer_values(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T>
   });
 }
 
-// Replaces each z by dL/dz = d(act(z)^2)/dz and returns L = sum act(z)^2, accumulated in double
-// per block and summed in block order (reproducible for any thread count).
+namespace detail {
+// For every slice of a block of z: act(z) and act'(z) (unqualified, so that an activation may
+// overload activation_value_and_derivative to evaluate a range at once, by ADL), handed to
+// fn(first, count, value, slope) together with the slice's place in z.
+template <typename T, typename Act, typename Fn>
+void for_each_slice(const Act& activation, const T* z, Index first, Index last, Fn&& fn) {
+  constexpr Index slice = 256;
+  T value[slice];
+  T slope[slice];
+  for (Index start = first; start < last; start += slice) {
+    const Index count = std::min(slice, last - start);
+    activation_value_and_derivative(activation, z + start, value, slope, count);
+    fn(start, count, value, slope);
+  }
+}
+}  // namespace detail
+
+// Replaces each z by dL/dz for L = scale * sum (act(z) - target)^2 and returns L, each element's
+// term differentiated on a one-derivative AutoDiffScalar; accumulated in double per block and
+// summed in block order (reproducible for any thread count).
 template <typename T, typename Device, typename Act>
-double loss_and_output_gradient(const Device& device, const Act& activation, MatrixView<T> z) {
+double loss_and_output_gradient(const Device& device, const Act& activation,
+                                const SquaredError<T>& loss, MatrixView<T> z) {
   std::vector<double> block_loss(static_cast<std::size_t>(block_count(z.size())), 0.0);
   T* data = z.data();
+  const T scale = static_cast<T>(loss.scale);
   for_each_block(device, z.size(), [&](Index block, Index first, Index last) {
-    double loss = 0;
-    // act(z) and act'(z) for a slice at a time, unqualified so that an activation may overload
-    // activation_value_and_derivative to evaluate a range at once (ADL); then the loss term.
-    constexpr Index slice = 256;
-    T value[slice];
-    T slope[slice];
-    for (Index start = first; start < last; start += slice) {
-      const Index count = std::min(slice, last - start);
-      activation_value_and_derivative(activation, data + start, value, slope, count);
-      // A sum of its own, kept in a register: no call in this loop clobbers it.
-      double slice_loss = 0;
-      for (Index k = 0; k < count; ++k) {
-        const ScalarAD<T> y(value[k], Eigen::Matrix<T, 1, 1>(slope[k]));
-        const ScalarAD<T> term = y * y;
-        slice_loss += static_cast<double>(term.value());
-        data[start + k] = term.derivatives()(0);
-      }
-      loss += slice_loss;
-    }
-    block_loss[static_cast<std::size_t>(block)] = loss;
+    double sum = 0;
+    detail::for_each_slice(activation, data, first, last,
+                           [&](Index start, Index count, const T* value, const T* slope) {
+                             // A sum of its own, kept in a register: no call here clobbers it.
+                             double slice_loss = 0;
+                             for (Index k = 0; k < count; ++k) {
+                               const T target = loss.target ? loss.target[start + k] : T(0);
+                               const ScalarAD<T> y(value[k], Eigen::Matrix<T, 1, 1>(slope[k]));
+                               const ScalarAD<T> error = y - target;
+                               const ScalarAD<T> term = scale * (error * error);
+                               slice_loss += static_cast<double>(term.value());
+                               data[start + k] = term.derivatives()(0);
+                             }
+                             sum += slice_loss;
+                           });
+    block_loss[static_cast<std::size_t>(block)] = sum;
   });
-  double loss = 0;
+  double total = 0;
   for (double partial : block_loss) {
-    loss += partial;
+    total += partial;
   }
-  return loss;
+  return total;
 }
 
-// Returns L = sum(act(X.W)^2) and writes dL/dX into dx and dL/dW into dw where they are not
-// null (row-major buffers of X's and W's shapes). Allocates B*M values of its own for dL/dZ.
+// Replaces each z by cotangent * act'(z), act' from a one-derivative AutoDiffScalar: the gradient
+// w.r.t. Z of <cotangent, act(Z)>.
 template <typename T, typename Device, typename Act>
-double value_and_grad_reverse(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                              const Act& activation, T* dx, T* dw) {
-  const Index batch = x.dimension(0);
-  const Index outputs = w.dimension(1);
-  check_layer_shapes(batch, x.dimension(1), w.dimension(0), outputs);
-  AlignedVector<T> workspace(static_cast<std::size_t>(batch * outputs));
-  MatrixView<T> g(workspace.data(), batch, outputs);
-  contract_into(device, x, w, g);
-  const double loss = loss_and_output_gradient(device, activation, g);
-  const ConstMatrixView<T> g_const(workspace.data(), batch, outputs);
-  if (dw != nullptr) {
-    // dW = X^T . G: contract the batch index of both.
-    contract(device, x, g_const, Transpose::a, MatrixView<T>(dw, x.dimension(1), outputs));
+void cotangent_to_pre_activations(const Device& device, const Act& activation, const T* cotangent,
+                                  MatrixView<T> z) {
+  T* data = z.data();
+  for_each_block(device, z.size(), [&](Index, Index first, Index last) {
+    detail::for_each_slice(activation, data, first, last,
+                           [&](Index start, Index count, const T*, const T* slope) {
+                             for (Index k = 0; k < count; ++k) {
+                               data[start + k] = cotangent[start + k] * slope[k];
+                             }
+                           });
+  });
+}
+
+// db[j] = sum over rows of g[:, j], split by blocks of columns: the same sums, in the same order,
+// for any number of threads.
+template <typename T, typename Device>
+void column_sums(const Device& device, ConstMatrixView<T> g, T* db) {
+  const Index rows = g.dimension(0);
+  const Index cols = g.dimension(1);
+  constexpr Index block = 64;
+  parallel_for(device, (cols + block - 1) / block, static_cast<double>(rows * block),
+               [&](Index task) {
+                 const Index first = task * block;
+                 const Index last = std::min(cols, first + block);
+                 std::fill(db + first, db + last, T(0));
+                 for (Index row = 0; row < rows; ++row) {
+                   const T* g_row = g.data() + row * cols;
+                   for (Index j = first; j < last; ++j) {
+                     db[j] += g_row[j];
+                   }
+                 }
+               });
+}
+
+// From G = dL/dZ: dW = X^T.G, dX = G.W^T, db = column sums of G, each where wanted.
+template <typename T, typename Device>
+void backward_products(const Device& device, const DenseLayer<T>& layer, ConstMatrixView<T> g,
+                       const LayerGradients<T>& grads) {
+  if (grads.dw != nullptr) {
+    // Contract the batch index of both.
+    contract(device, layer.x, g, Transpose::a,
+             MatrixView<T>(grads.dw, layer.inputs(), layer.outputs()));
   }
-  if (dx != nullptr) {
-    // dX = G . W^T: contract the output index of both.
-    contract(device, g_const, w, Transpose::b, MatrixView<T>(dx, batch, x.dimension(1)));
+  if (grads.dx != nullptr) {
+    // Contract the output index of both.
+    contract(device, g, layer.w, Transpose::b,
+             MatrixView<T>(grads.dx, layer.batch(), layer.inputs()));
   }
-  return loss;
+  if (grads.db != nullptr) {
+    column_sums(device, g, grads.db);
+  }
+}
+
+// Returns L = scale * sum((act(X.W + b) - target)^2) and writes its gradients where wanted.
+// Allocates B*M values of its own for dL/dZ.
+template <typename T, typename Device, typename Act>
+double value_and_grad_reverse(const Device& device, const DenseLayer<T>& layer,
+                              const Act& activation, const SquaredError<T>& loss,
+                              const LayerGradients<T>& grads) {
+  AlignedVector<T> workspace(static_cast<std::size_t>(layer.batch() * layer.outputs()));
+  MatrixView<T> g(workspace.data(), layer.batch(), layer.outputs());
+  pre_activations(device, layer, g);
+  const double value = loss_and_output_gradient(device, activation, loss, g);
+  backward_products(device, layer,
+                    ConstMatrixView<T>(workspace.data(), g.dimension(0), g.dimension(1)), grads);
+  return value;
+}
+
+// The vector-Jacobian product of Y = act(X.W + b) with a cotangent of Y's shape (B x M): the
+// gradients of <cotangent, Y> w.r.t. X, W and b, written where wanted. The general reverse mode,
+// of which value_and_grad_reverse is the case cotangent = dL/dY.
+template <typename T, typename Device, typename Act>
+void layer_vjp(const Device& device, const DenseLayer<T>& layer, const Act& activation,
+               const T* cotangent, const LayerGradients<T>& grads) {
+  const Index size = layer.batch() * layer.outputs();
+  check_buffer(cotangent, size, "layer_vjp: cotangent");
+  AlignedVector<T> workspace(static_cast<std::size_t>(size));
+  MatrixView<T> g(workspace.data(), layer.batch(), layer.outputs());
+  pre_activations(device, layer, g);
+  cotangent_to_pre_activations(device, activation, cotangent, g);
+  backward_products(device, layer,
+                    ConstMatrixView<T>(workspace.data(), g.dimension(0), g.dimension(1)), grads);
+}
+
+// Y = act(X.W + b) and its derivative dY along tangents tx, tw, tb (of X's, W's and b's shapes;
+// null for a zero tangent) by forward mode: the tangent of Z, tX.W + X.tW + tb, is exact (Z is
+// linear in each), and the activation's derivative from a one-derivative AutoDiffScalar carries
+// it through act.
+template <typename T, typename Device, typename Act>
+void layer_jvp(const Device& device, const DenseLayer<T>& layer, const Act& activation, const T* tx,
+               const T* tw, const T* tb, MatrixView<T> y, MatrixView<T> dy) {
+  const Index batch = layer.batch();
+  const Index outputs = layer.outputs();
+  check_buffer(y.data(), batch * outputs, "layer_jvp: y");
+  check_buffer(dy.data(), batch * outputs, "layer_jvp: dy");
+  pre_activations(device, layer, y);
+  if (tx != nullptr) {
+    contract_into(device, ConstMatrixView<T>(tx, batch, layer.inputs()), layer.w, dy);
+  } else {
+    dy.setZero();
+  }
+  add_to_rows(device, tb, dy);
+  if (tw != nullptr) {
+    AlignedVector<T> product(static_cast<std::size_t>(batch * outputs));
+    contract_into(device, layer.x, ConstMatrixView<T>(tw, layer.inputs(), outputs),
+                  MatrixView<T>(product.data(), batch, outputs));
+    for (Index k = 0; k < batch * outputs; ++k) {
+      dy.data()[k] += product[static_cast<std::size_t>(k)];
+    }
+  }
+  T* values = y.data();
+  T* tangents = dy.data();
+  for_each_block(device, y.size(), [&](Index, Index first, Index last) {
+    detail::for_each_slice(activation, values, first, last,
+                           [&](Index start, Index count, const T* value, const T* slope) {
+                             for (Index k = 0; k < count; ++k) {
+                               values[start + k] = value[k];
+                               tangents[start + k] *= slope[k];
+                             }
+                           });
+  });
 }
 
 }  // namespace eigen_autodiff

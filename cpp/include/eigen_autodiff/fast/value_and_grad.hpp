@@ -1,5 +1,6 @@
-// The layer's loss L = sum(act(X.W)^2) and its gradients by any of the three modes, chosen at run
-// time: the one entry point that names the modes, their memory needs and their work.
+// The layer's loss L = scale * sum((act(X.W + b) - target)^2) and its gradients by any of the
+// three modes, chosen at run time: the one entry point that names the modes, their memory needs
+// and their work.
 #pragma once
 
 #include <array>
@@ -39,15 +40,15 @@ inline std::string_view mode_name(Mode mode) {
 
 // What value_and_grad in `mode` allocates.
 template <typename T>
-std::uint64_t value_and_grad_bytes(Mode mode, Index batch, Index inputs, Index outputs, bool wrt_x,
-                                   bool wrt_w) {
+std::uint64_t value_and_grad_bytes(Mode mode, Index batch, Index inputs, Index outputs,
+                                   Wanted wanted) {
   switch (mode) {
     case Mode::reverse:
-      return reverse_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w);
+      return reverse_bytes<T>(batch, inputs, outputs, wanted);
     case Mode::forward:
-      return forward_bytes<T, forward_chunk_size>(batch, inputs, outputs, wrt_x, wrt_w);
+      return forward_bytes<T, forward_chunk_size>(batch, inputs, outputs, wanted);
     case Mode::forward_dynamic:
-      return forward_dynamic_bytes<T>(batch, inputs, outputs, wrt_x, wrt_w);
+      return forward_dynamic_bytes<T>(batch, inputs, outputs, wanted);
   }
   throw std::invalid_argument("unknown mode enumerator");
 }
@@ -55,7 +56,7 @@ std::uint64_t value_and_grad_bytes(Mode mode, Index batch, Index inputs, Index o
 // About how many multiply-adds value_and_grad in `mode` does: what decides whether handing it to
 // other threads pays.
 inline double value_and_grad_multiply_adds(Mode mode, Index batch, Index inputs, Index outputs,
-                                           bool wrt_x, bool wrt_w) {
+                                           Wanted wanted) {
   const double layer =
       static_cast<double>(batch) * static_cast<double>(inputs) * static_cast<double>(outputs);
   switch (mode) {
@@ -63,26 +64,26 @@ inline double value_and_grad_multiply_adds(Mode mode, Index batch, Index inputs,
       return 3 * layer;
     case Mode::forward:
       // Each of the N/K passes does about B*M*K^2 work.
-      return layer * (forward_chunk_size * (int{wrt_x} + int{wrt_w}) + 1);
+      return layer * (forward_chunk_size * (int{wanted.x} + int{wanted.w}) + 1);
     case Mode::forward_dynamic:
-      return layer * static_cast<double>(
-                         forward_mode_derivative_count(batch, inputs, outputs, wrt_x, wrt_w));
+      return layer * static_cast<double>(wanted_entries(batch, inputs, outputs, wanted));
   }
   throw std::invalid_argument("unknown mode enumerator");
 }
 
-// Returns L and writes dL/dX into dx and dL/dW into dw where they are not null (row-major
-// buffers of X's and W's shapes). The article's forward mode always runs in the calling thread.
+// Returns L = scale * sum((act(X.W + b) - target)^2) and writes its gradients where wanted. The
+// article's forward mode always runs in the calling thread.
 template <typename T, typename Device, typename Act>
-double value_and_grad(const Device& device, Mode mode, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                      const Act& activation, T* dx, T* dw) {
+double value_and_grad(const Device& device, Mode mode, const DenseLayer<T>& layer,
+                      const Act& activation, const SquaredError<T>& loss,
+                      const LayerGradients<T>& grads) {
   switch (mode) {
     case Mode::reverse:
-      return value_and_grad_reverse(device, x, w, activation, dx, dw);
+      return value_and_grad_reverse(device, layer, activation, loss, grads);
     case Mode::forward:
-      return value_and_grad_forward(device, x, w, activation, dx, dw);
+      return value_and_grad_forward(device, layer, activation, loss, grads);
     case Mode::forward_dynamic:
-      return value_and_grad_forward_dynamic(x, w, activation, dx, dw);
+      return value_and_grad_forward_dynamic(layer, activation, loss, grads);
   }
   throw std::invalid_argument("unknown mode enumerator");
 }
