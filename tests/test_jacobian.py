@@ -64,7 +64,9 @@ def test_jacobian_of_empty_shapes() -> None:
 
 
 def test_jacobian_rejects_unknown_wrt() -> None:
-    with pytest.raises(ValueError, match=r"wrt is one parameter name, one of \('w', 'x', 'b'\), got 'k"):
+    with pytest.raises(
+        ValueError, match=r"wrt is one parameter name, one of \('w', 'x', 'b'\), got 'k"
+    ):
         ead.jacobian(np.ones((2, 3)), np.ones((3, 2)), wrt="kernel")
 
 
