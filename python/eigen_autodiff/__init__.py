@@ -19,7 +19,7 @@ Example:
 
 from ._activation_spec import ActivationLike
 from ._activations import ACTIVATIONS, derivative
-from ._check_grad import GradCheckError, GradCheckReport, check_grad
+from ._check_grad import GradCheckError, GradCheckReport, check_grad, check_layer_grad
 from ._custom_derivative import CustomDerivative, custom_derivative
 from ._custom_layer import CustomLayer
 from ._diagnose import Diagnosis, Failure, diagnose
@@ -73,6 +73,7 @@ __all__ = [
     "__version__",
     "abs",
     "check_grad",
+    "check_layer_grad",
     "cos",
     "cosh",
     "custom_derivative",
