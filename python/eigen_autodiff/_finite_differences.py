@@ -39,10 +39,18 @@ _EPS = float(np.finfo(np.float64).eps)
 
 @dataclass(frozen=True)
 class DerivativeEstimate:
-    """Finite-difference derivatives and an estimate of their absolute error."""
+    """Finite-difference derivatives and an estimate of their absolute error.
+
+    ``fine`` is true where the steps went down to ``1/4 * 4**-(rungs - 1)`` (``|x|`` below about
+    8e6): there the error estimate holds for functions varying on any scale down to far below
+    1. Elsewhere float64's spacing forced larger steps, and a function that varies faster than
+    them (sin at 1e20, where the spacing exceeds the period) aliases: the estimate and its error
+    are then trustworthy only for functions smooth at that scale.
+    """
 
     derivative: Float64Array
     error: Float64Array
+    fine: NDArray[np.bool_]
 
 
 def _exact_steps(
@@ -80,12 +88,14 @@ def derivative_estimate(
 ) -> DerivativeEstimate:
     """The derivative of the elementwise function ``f`` at every point of ``x``, and its error.
 
-    Central differences ``D(h)`` at steps ``h = max(1, |x|) * 4**-k``, Richardson-extrapolated
-    (``(16 D(h/4) - D(h)) / 15``, error O(h**4)); per point, the rung whose extrapolation agrees
-    best with the next one (plus the rounding error ``eps |f| / h``) gives the estimate, and that
-    disagreement is its error. Where ``f`` is not differentiable the result is the symmetric
-    difference quotient (0.5 for relu at 0, as gradcheck finds), with a large error at a jump.
-    Costs ``2 * 22`` evaluations of ``f``; points where no rung is finite give NaN.
+    Central differences ``D(h)`` at steps ``h = top * 4**-k`` for ``k < rungs``, with
+    ``top = max(1/4, 2**27 ulp(x))``, are Richardson-extrapolated (``(16 D(h/4) - D(h)) / 15``,
+    error O(h**4)). Per point, the extrapolation that agrees best with its neighbours on both
+    sides (their disagreement plus the rounding error ``eps |f| / h``) is the estimate, and that
+    sum is its error. Where ``f`` is not differentiable the result is the symmetric difference
+    quotient (0.5 for relu at 0, as gradcheck finds), with a large error at a jump. Costs
+    ``2 * rungs`` evaluations of ``f`` (44 by default); points where no rung is finite give NaN
+    with an infinite error.
 
     Example:
         >>> import numpy as np
@@ -95,12 +105,12 @@ def derivative_estimate(
         True
 
     """
+    if rungs < 4:
+        raise ValueError(f"derivative_estimate needs at least 4 rungs, got {rungs}")
     at = np.atleast_1d(np.asarray(x, dtype=np.float64))
     # The largest step: a quarter, or 2**27 units in the last place of x where that is more, so
     # that the smallest steps (4**-21 of it) still move x by tens of units in the last place.
     top = np.maximum(_TOP, _ULPS * np.spacing(np.abs(at)))
-    if rungs < 4:
-        raise ValueError(f"derivative_estimate needs at least 4 rungs, got {rungs}")
     quotient_list, magnitudes, widths = [], [], []
     with np.errstate(all="ignore"):
         for k in range(rungs):
@@ -125,7 +135,7 @@ def derivative_estimate(
         chosen_error = np.take_along_axis(error, best[None], axis=0)[0]
     usable = np.isfinite(chosen) & np.isfinite(chosen_error)
     derivative = np.where(usable, chosen, np.nan)
-    return DerivativeEstimate(derivative, np.where(usable, chosen_error, np.inf))
+    return DerivativeEstimate(derivative, np.where(usable, chosen_error, np.inf), top <= _TOP)
 
 
 def gradient_estimate(
