@@ -121,7 +121,21 @@ def test_points_may_be_negative_or_not_finite() -> None:
 
 
 def test_a_bad_point_is_named_with_diagnose_usage() -> None:
-    assert_bad_input(run("diagnose", "x", "--at", "one"), "--at", "'one'")
+    assert_bad_input(run("diagnose", "x", "--at", "one"), "--at", "'one' is not a number")
+    assert_bad_input(run("diagnose", "x", "--at", "1", "-q"), "--at", "'-q' is not a number")
+
+
+def test_negative_expressions_are_expressions() -> None:
+    result = run("diagnose", "-x", "--at", "-1", "-inf")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Diagnosis(-x: 2 points x float32, float64: passed)")
+
+
+def test_a_negative_seed_is_refused_cleanly() -> None:
+    result = run("--seed", "-1")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "'-1' is not a non-negative integer" in result.stderr
 
 
 # --- item 12: --plot ------------------------------------------------------------------------------

@@ -20,6 +20,25 @@ from pathlib import Path
 from ._walkthrough import walkthrough
 
 
+def _point(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()!r} is not a number (numbers such as -1e5, nan, inf, -inf are)"
+        ) from None
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"{text.strip()!r} is not a non-negative integer")
+    return seed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m eigen_autodiff``."""
     parser = argparse.ArgumentParser(
@@ -35,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="seed of the random kernel W, drawn like Keras' default initializer (default: 0)",
     )
@@ -62,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("expression", metavar="EXPR", help='e.g. "1/exp(x)" or inv_exp')
     diagnose.add_argument(
         "--at",
-        type=float,
+        type=_point,
         nargs="+",
         required=True,
         metavar="X",
@@ -85,18 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
+def _looks_like_an_option(token: str) -> bool:
+    # The program's options are all long, besides -h.
+    return token.startswith("--") or token == "-h"
 
 
-def _negative_numbers_as_values(argv: Sequence[str]) -> list[str]:
-    # argparse takes "-1e5" and "-inf" for options. A leading space makes a token a value to
-    # argparse, and float() and int() ignore it; no option of this program looks like a number.
-    return [f" {token}" if token.startswith("-") and _is_number(token) else token for token in argv]
+def _negative_values_as_values(argv: Sequence[str]) -> list[str]:
+    # argparse takes "-1e5", "-inf" and an expression such as "-x" for options. A leading space
+    # makes a token a value to argparse; float(), int() and the expression parser ignore it.
+    return [
+        f" {token}" if token.startswith("-") and not _looks_like_an_option(token) else token
+        for token in argv
+    ]
 
 
 def _diagnose_command(args: argparse.Namespace) -> int:
@@ -146,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     """
     parser = build_parser()
-    args = parser.parse_args(_negative_numbers_as_values(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(_negative_values_as_values(sys.argv[1:] if argv is None else argv))
     if args.command == "diagnose":
         return _diagnose_command(args)
     print(walkthrough(seed=args.seed, dtype=args.dtype))
