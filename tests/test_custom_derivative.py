@@ -131,6 +131,33 @@ def test_nested_custom_derivatives() -> None:
     np.testing.assert_allclose(slope, np.exp([0.0, 1.0]), rtol=1e-15)
 
 
+def test_custom_derivative_of_a_custom_derivative_takes_the_outer_derivative() -> None:
+    # Issue 10, item 6: the outer df wins, as in JAX (jax.custom_jvp of a custom_jvp gives 3.0).
+    inner = ead.custom_derivative(lambda z: z * z, lambda z: 2 * z)
+    outer = ead.custom_derivative(inner, lambda z: 3.0)
+    assert ead.derivative(outer, 1.0) == (1.0, 3.0)
+    # The chain rule through the outer one: d/dx outer(2x) = 3 * 2.
+    assert ead.derivative(lambda x: outer(2 * x), 1.0)[1] == 6.0
+    assert ead.derivative(inner, 1.0)[1] == 2.0  # the inner one is unchanged
+
+    @ead.custom_derivative(df=lambda z: 3.0)
+    @ead.custom_derivative(df=lambda z: 2 * z)
+    def stacked(z: Any) -> Any:
+        """Documentation of the innermost function."""
+        return z * z
+
+    assert ead.derivative(stacked, np.array([1.0, 2.0]))[1].tolist() == [3.0, 3.0]
+    assert stacked.__name__ == "stacked"
+    assert stacked.__doc__ == "Documentation of the innermost function."
+
+
+def test_its_functions_cannot_be_reassigned() -> None:
+    # The traced program is cached per custom derivative: f and df must stay what they were.
+    stable = ead.custom_derivative(lambda x: 1 / ead.exp(x), lambda x: -ead.exp(-x))
+    with pytest.raises(AttributeError):
+        stable.df = lambda x: 0.0  # type: ignore[misc]
+
+
 def test_straight_through_estimator_with_constant_parts() -> None:
     # A step whose derivative is taken as 1: both functions return constants in places.
     step = ead.custom_derivative(lambda x: ead.where(x > 0, 1.0, 0.0), lambda x: 1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _isolation import run_isolated
 
 import eigen_autodiff as ead
 from eigen_autodiff import reference
@@ -56,3 +57,33 @@ def test_unknown_wrt_names_the_layers_parameters() -> None:
     layer = ead.CustomLayer(2, seed=0)
     with pytest.raises(ValueError, match=r"unknown wrt item 'w'.*'kernel', 'inputs'"):
         layer.value_and_grad(ARTICLE_INPUT, wrt=("w",))
+
+
+def test_building_the_kernel_respects_the_memory_budget() -> None:
+    # Issue 10, item 9: CustomLayer(10**7) on inputs with 4 features needs a 4 x 10**7 kernel
+    # (320 MB in float64); under a 100 MiB budget that must be refused before allocating. In a
+    # child, so that the peak memory measured is this request's alone.
+    output = run_isolated(
+        """
+        import resource
+        import numpy as np
+        import eigen_autodiff as ead
+
+        ead.set_memory_budget(100 << 20)
+        layer = ead.CustomLayer(10**7, seed=0)
+        inputs = np.ones((1, 4), dtype=np.float32)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            layer(inputs)
+        except MemoryError as error:
+            print("MemoryError:", error)
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        print("kernel", layer.kernel, "grown KiB", grown)
+        """,
+        timeout=120,
+    ).stdout
+    assert "MemoryError: building the kernel of CustomLayer(10000000)" in output
+    assert "(4, 10000000) in float32 needs an estimated" in output
+    assert "kernel None" in output
+    grown = int(output.split("grown KiB")[1])
+    assert grown < 50 * 1024, output

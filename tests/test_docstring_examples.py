@@ -10,8 +10,13 @@ import pytest
 MODULES = [
     "eigen_autodiff._activation_spec",
     "eigen_autodiff._activations",
+    "eigen_autodiff._check_grad",
+    "eigen_autodiff._cli",
     "eigen_autodiff._custom_derivative",
     "eigen_autodiff._custom_layer",
+    "eigen_autodiff._diagnose",
+    "eigen_autodiff._expression",
+    "eigen_autodiff._finite_differences",
     "eigen_autodiff._layer",
     "eigen_autodiff._primitives",
     "eigen_autodiff._symbolic",

@@ -3,6 +3,7 @@ protocols, the primitives on plain numbers, threads, and the errors for what it 
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import threading
@@ -14,6 +15,7 @@ import pytest
 
 import eigen_autodiff as ead
 from eigen_autodiff import _trace
+from eigen_autodiff._finite_differences import central_difference
 
 X = np.ones((3, 4))
 W = np.ones((4, 2))
@@ -176,6 +178,58 @@ def test_callables_without_weak_references_are_cached_too() -> None:
     assert ead.trace(abs) is ead.trace(abs)
 
 
+class Scaled:
+    """A callable instance with a bound method: both read state that can change."""
+
+    def __init__(self, k: float) -> None:
+        self.k = k
+
+    def act(self, x: Any) -> Any:
+        return self.k * ead.sin(x)
+
+    def __call__(self, x: Any) -> Any:
+        return self.k * ead.sin(x)
+
+
+def test_bound_methods_partials_and_callable_instances_see_changed_state() -> None:
+    # Issue 10, item 7: an equality-keyed cache returned the program traced before the change.
+    s = Scaled(1.0)
+    method = s.act  # kept alive, as a layer or a user's variable would
+    assert ead.derivative(method, 0.0)[1] == 1.0
+    assert ead.derivative(s, 0.0)[1] == 1.0
+    s.k = 5.0
+    assert ead.derivative(s.act, 0.0)[1] == 5.0
+    assert ead.derivative(method, 0.0)[1] == 5.0
+    assert ead.derivative(s, 0.0)[1] == 5.0
+
+    state = {"k": 1.0}
+
+    def scaled(x: Any, table: dict[str, float]) -> Any:
+        return table["k"] * x
+
+    partial = functools.partial(scaled, table=state)
+    assert ead.derivative(partial, 0.0)[1] == 1.0
+    state["k"] = 7.0
+    assert ead.derivative(partial, 0.0)[1] == 7.0
+    layer = ead.CustomLayer(2, activation=s.act, kernel=W)
+    before = layer(X)
+    s.k = 2.0
+    np.testing.assert_allclose(layer(X), before * 2.0 / 5.0, rtol=1e-14)
+
+
+def test_plain_functions_and_custom_derivatives_stay_cached() -> None:
+    def square(x: Any) -> Any:
+        return x * x
+
+    stable = ead.custom_derivative(lambda x: 1 / ead.exp(x), lambda x: -ead.exp(-x))
+    assert ead.trace(square) is ead.trace(square)
+    assert ead.trace(stable) is ead.trace(stable)
+    # A custom derivative built from a bound method follows the method's state.
+    s = Scaled(1.0)
+    wrapped = ead.custom_derivative(s.act, lambda x: s.k * ead.cos(x))
+    assert ead.trace(wrapped) is not ead.trace(wrapped)
+
+
 def test_the_cache_does_not_keep_callables_alive() -> None:
     def make() -> Any:
         return lambda x: x + 1.0
@@ -251,9 +305,8 @@ def test_long_chain() -> None:
         return x
 
     _, slope = ead.derivative(chain, 0.3)
-    h = 1e-6
-    numeric = (ead.derivative(chain, 0.3 + h)[0] - ead.derivative(chain, 0.3 - h)[0]) / (2 * h)
-    assert slope == pytest.approx(numeric, rel=1e-6)
+    numeric = central_difference(lambda x: ead.derivative(chain, x)[0], 0.3)
+    assert slope == pytest.approx(float(numeric), rel=1e-6)
 
 
 # --- threads -------------------------------------------------------------------------------------

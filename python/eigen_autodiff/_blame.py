@@ -55,11 +55,17 @@ OVERFLOW_AT = {"float32": 88.72, "float64": 709.78}  # exp overflows beyond thes
 
 @dataclass(frozen=True)
 class Blame:
-    """The operation to blame for a wrong derivative, why, and a fix where one is known."""
+    """The operation to blame for a wrong derivative, why, and a fix where one is known.
+
+    ``convention`` is true where the derivative is not wrong but undefined, and the library
+    applied its documented convention (a kink such as relu'(0) = 0 or abs'(0) = 1, or an
+    infinite slope such as sqrt'(0) = +inf).
+    """
 
     op: str
     reason: str
     suggestion: str = ""
+    convention: bool = False
 
 
 def _expression(op: str, operands: list[float], constant: float) -> str:
@@ -136,6 +142,7 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
                     f"boundary, where the function is not differentiable; the library takes "
                     f"{CONVENTIONS['select']}",
                     _suggestion("select", producers, a, name),
+                    convention=True,
                 )
             continue
         if written != "ad":
@@ -151,6 +158,7 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
                 _suggestion(op, producers, a, name),
             )
         if not math.isfinite(slope) and math.isfinite(value) and slopes_finite:
+            convention = False
             if op in ("div", "const_div") and values[-1] == 0:
                 reason = f"division by zero in the derivative of {expression}"
             elif op in ("sqrt", "log", "pow_const") and values[0] == 0:
@@ -158,6 +166,7 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
                     f"the derivative is undefined at {values[0]:g}: {op}'s is infinite there; "
                     f"the library applies {CONVENTIONS.get(op, 'the formula as it stands')}"
                 )
+                convention = True
             elif op in ("div", "const_div") and any(math.isinf(v * v) for v in values[-1:]):
                 reason = (
                     f"the derivative rule of {expression} squares the denominator, "
@@ -165,7 +174,7 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
                 )
             else:
                 reason = f"0 * inf inside the derivative rule of {expression}"
-            return Blame(op, reason, _suggestion(op, producers, a, name))
+            return Blame(op, reason, _suggestion(op, producers, a, name), convention)
         if not math.isfinite(slope) and math.isfinite(value):
             return Blame(
                 op,
@@ -189,6 +198,7 @@ def blame(activation: Any, x: float, dtype: np.dtype[Any]) -> Blame:
                 f"a kink: {expression} is not differentiable here; the library takes "
                 f"{CONVENTIONS.get(op, 'one side')}",
                 _suggestion(op, producers, a, name),
+                convention=True,
             )
         producers[dst] = op
     if kink is not None:

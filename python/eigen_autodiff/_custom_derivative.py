@@ -21,7 +21,8 @@ class CustomDerivative:
     Made by :func:`custom_derivative`. Inside a larger activation it obeys the chain rule: the
     derivative of ``g(u)`` is ``df(u) * u'``. ``f`` and ``df`` are traced on the plain value of
     their argument, so they may only use that argument (not values traced outside them). On
-    numbers and arrays it returns ``f``'s value.
+    numbers and arrays it returns ``f``'s value. ``f`` and ``df`` cannot be reassigned, so that
+    the traced program cached for this object stays right; make a new one instead.
     """
 
     def __init__(self, f: Function, df: Function) -> None:
@@ -30,9 +31,22 @@ class CustomDerivative:
                 "custom_derivative(f, df) needs two callables, got "
                 f"{type(f).__name__} and {type(df).__name__}"
             )
-        self.f = f
-        self.df = df
-        functools.update_wrapper(self, f)
+        # Only the name, docstring and __wrapped__ are taken from f: copying f's __dict__, as
+        # update_wrapper does by default, would replace this object's own _f and _df with those
+        # of f when f is itself a custom derivative, and the outer derivative would be lost.
+        functools.update_wrapper(self, f, updated=())
+        self._f = f
+        self._df = df
+
+    @property
+    def f(self) -> Function:
+        """The function giving the value."""
+        return self._f
+
+    @property
+    def df(self) -> Function:
+        """The function giving the derivative."""
+        return self._df
 
     def __repr__(self) -> str:
         return f"custom_derivative({self.f!r}, {self.df!r})"

@@ -11,6 +11,9 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from ._activation_spec import ActivationLike, activation_spec
 from ._arrays import FloatArray, as_float_arrays, real_arrays, result_dtype
 from ._layer import Mode, check_mode, forward, parse_wrt, value_and_grad
+from ._native import _core
+
+_MAX_BYTES = 2**64 - 1  # what the budget check takes; larger requests are refused anyway
 
 # The layer's names for the two parameters, as in Keras.
 _PARAMETER_OF = {"kernel": "w", "inputs": "x"}
@@ -78,9 +81,18 @@ class CustomLayer:
         if len(input_shape) == 0:
             raise ValueError("inputs must have at least one dimension")
         fan_in, fan_out = int(input_shape[-1]), self.num_outputs
+        kernel_dtype = np.dtype(dtype)
+        # Drawn in float64, then cast (a copy) unless float64 was asked for: both count, and are
+        # checked before NumPy allocates them.
+        itemsize = 8 + (0 if kernel_dtype == np.float64 else kernel_dtype.itemsize)
+        _core.check_memory_budget(
+            min(fan_in * fan_out * itemsize, _MAX_BYTES),
+            f"building the kernel of CustomLayer({self.num_outputs}) with shape "
+            f"({fan_in}, {fan_out}) in {kernel_dtype}",
+        )
         limit = np.sqrt(6.0 / max(1, fan_in + fan_out))
         rng = np.random.default_rng(self.seed)
-        self._kernel = rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype)
+        self._kernel = rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(kernel_dtype)
 
     def _checked_inputs(self, inputs: ArrayLike) -> NDArray[Any]:
         # Checked before the kernel is built from them, so that inputs of the wrong shape leave

@@ -1,7 +1,7 @@
 """A picture of a diagnosis, with the failing points marked.
 
 Value, AD derivative and finite-difference derivative over a range; needs matplotlib
-(``pip install "eigen-autodiff[plot]"``).
+(``pip install matplotlib``).
 """
 
 from __future__ import annotations
@@ -15,28 +15,76 @@ from ._activations import derivative
 from ._diagnose import diagnose, finite_difference_estimate
 
 
+class PlotPathError(ValueError):
+    """The plot cannot be written where asked, or matplotlib is missing."""
+
+
+def _supported_formats() -> list[str]:
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        # The project's [plot] extra would fetch the project itself from the index.
+        raise PlotPathError("plotting needs matplotlib: pip install matplotlib") from None
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def checked_plot_path(path: str | Path) -> Path:
+    """The file a plot for ``path`` will be written to, checked before any work is done.
+
+    matplotlib adds ``.png`` to a name without an extension; that name is returned. Raises
+    :class:`PlotPathError` when matplotlib is missing, the path is a folder, its folder does not
+    exist, or the extension is not a format matplotlib writes.
+
+    Example:
+        >>> from eigen_autodiff._plot import checked_plot_path
+        >>> checked_plot_path("diagnosis")  # doctest: +SKIP
+        PosixPath('diagnosis.png')
+
+    """
+    formats = _supported_formats()
+    out = Path(path)
+    if out.is_dir():
+        raise PlotPathError(
+            f"--plot {str(path)!r} is a folder: give a file such as {out / 'plot.png'}"
+        )
+    folder = out.parent
+    if not folder.is_dir():
+        raise PlotPathError(f"--plot {str(path)!r}: the folder {str(folder)!r} does not exist")
+    extension = out.suffix[1:].lower()
+    if not extension:
+        return out.with_name(out.name + ".png")
+    if extension not in formats:
+        raise PlotPathError(
+            f"--plot {str(path)!r}: matplotlib cannot write .{extension} files; use one of "
+            f"{', '.join('.' + name for name in formats)}"
+        )
+    return out
+
+
 def plot_diagnosis(
     activation: Any, start: float, stop: float, path: str | Path, dtype: str = "float64"
 ) -> Path:
-    """Draws ``activation`` over ``[start, stop]`` in ``dtype`` and saves a PNG at ``path``.
+    """Draws ``activation`` over ``[start, stop]`` in ``dtype``; returns the file written.
+
+    The path is checked first (see :func:`checked_plot_path`); without an extension the plot is
+    a PNG at ``path`` + ``.png``.
 
     Example:
         >>> from eigen_autodiff._plot import plot_diagnosis  # doctest: +SKIP
         >>> plot_diagnosis("inv_exp", 80, 110, "inv_exp.png", "float32")  # doctest: +SKIP
+        PosixPath('inv_exp.png')
 
     """
-    try:
-        import matplotlib
+    out = checked_plot_path(path)
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            'plotting needs matplotlib: pip install "eigen-autodiff[plot]"'
-        ) from error
-    x = np.linspace(start, stop, 401).astype(dtype)
-    value, slope = derivative(activation, x)
-    estimate = finite_difference_estimate(activation, x.astype(np.float64))
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with np.errstate(all="ignore"):
+        x = np.linspace(start, stop, 401).astype(dtype)
+        value, slope = derivative(activation, x)
+        estimate = finite_difference_estimate(activation, x.astype(np.float64))
     report = diagnose(activation, x, dtypes=(dtype,))
     label = report.activation
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 6))
@@ -58,7 +106,8 @@ def plot_diagnosis(
     bottom.legend()
     top.set_title(f"diagnose({label!r}): {'passed' if report.passed else 'failures marked'}")
     figure.tight_layout()
-    out = Path(path)
-    figure.savefig(out, dpi=100)
-    plt.close(figure)
+    try:
+        figure.savefig(out, dpi=100)
+    finally:
+        plt.close(figure)
     return out

@@ -7,9 +7,12 @@ paid once.
 
 from __future__ import annotations
 
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from ._native import _core
 from ._symbolic import AD, Graph, TracedValue, operand_node, unsupported
@@ -18,6 +21,29 @@ _weak_cache: weakref.WeakKeyDictionary[Any, _core.TracedProgram] = weakref.WeakK
 # Callables that cannot be weakly referenced (NumPy ufuncs, builtins) are few and long-lived.
 _strong_cache: dict[Any, _core.TracedProgram] = {}
 _STRONG_CACHE_SIZE = 256
+
+
+def _cacheable(activation: object) -> bool:
+    """Whether a program traced from ``activation`` may be returned again on later calls.
+
+    Plain functions (lambdas and closures included) are cached under the documented rule: their
+    code cannot change, and state they read is the caller's to keep fixed. Bound methods,
+    ``functools.partial`` objects and callable instances carry state of their own that can change
+    without the callable changing (and compare equal across such changes, which fooled an
+    equality-keyed cache): they are traced on every call.
+    """
+    from ._custom_derivative import CustomDerivative
+
+    if isinstance(activation, (types.FunctionType, np.ufunc)):
+        return True
+    if isinstance(activation, types.BuiltinFunctionType):
+        # math.sin is bound to its module, which holds no state it reads; [].append is not.
+        owner = getattr(activation, "__self__", None)
+        return owner is None or isinstance(owner, types.ModuleType)
+    if isinstance(activation, CustomDerivative):
+        # Its f and df cannot be reassigned: it is as fixed as they are.
+        return _cacheable(activation.f) and _cacheable(activation.df)
+    return False
 
 
 def _name_of(activation: object) -> str:
@@ -40,8 +66,10 @@ def trace(activation: Callable[[Any], Any]) -> _core.TracedProgram:
 
     ``activation`` is called once with a symbolic :class:`~eigen_autodiff.TracedValue`; what
     it does to it is recorded and compiled. ``str(program)`` lists the instructions. Later calls
-    with the same callable return the same program, so a callable whose behaviour depends on
-    state that changes afterwards is not traced again: pass a new callable instead.
+    with the same function return the same program, so a function whose behaviour depends on
+    state that changes afterwards (a global, a closure) is not traced again: pass a new function
+    instead. Bound methods, ``functools.partial`` objects and callable instances, which carry
+    their own state, are traced on every call, so a change of that state is always seen.
 
     Example:
         >>> import eigen_autodiff as ead
@@ -56,6 +84,8 @@ def trace(activation: Callable[[Any], Any]) -> _core.TracedProgram:
         return activation
     if not callable(activation):
         unsupported(f"tracing a {type(activation).__name__}, which is not callable,")
+    if not _cacheable(activation):
+        return _trace_uncached(activation)
     try:
         cached = _weak_cache.get(activation)
     except TypeError:  # not weakly referenceable, or not hashable

@@ -116,7 +116,7 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(exp, EAD_R(dst) = exp(EAD_R(a)))
       EAD_TRACED_CASE(log, EAD_R(dst) = log(EAD_R(a)))
       EAD_TRACED_CASE(sqrt, EAD_R(dst) = sqrt(EAD_R(a)))
-      EAD_TRACED_CASE(tanh, EAD_R(dst) = tanh(EAD_R(a)))
+      EAD_TRACED_CASE(tanh, EAD_R(dst) = activations::Tanh{}(EAD_R(a)))
       EAD_TRACED_CASE(sinh, EAD_R(dst) = sinh(EAD_R(a)))
       EAD_TRACED_CASE(cosh, EAD_R(dst) = cosh(EAD_R(a)))
       EAD_TRACED_CASE(abs, EAD_R(dst) = abs(EAD_R(a)))
