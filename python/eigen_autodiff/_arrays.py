@@ -25,14 +25,40 @@ def _as_array(name: str, value: ArrayLike) -> NDArray[Any]:
         )
     try:
         array = np.asarray(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be array-like with a real numeric dtype: {error}") from None
+    except Exception as error:
+        hint = framework_hint(type(value).__module__)
+        if hint:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise TypeError(
+                f"{name} is a {type(value).__name__} that NumPy cannot read ({reason}); "
+                f"eigen_autodiff's functions compute on NumPy arrays: {hint}"
+            ) from None
+        if isinstance(error, (TypeError, ValueError)):
+            raise TypeError(
+                f"{name} must be array-like with a real numeric dtype: {error}"
+            ) from None
+        raise
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} has dtype {array.dtype}; expected real numbers "
             "(float32, float64, or integers, which become float64)"
         )
     return array
+
+
+# The frameworks whose values reach the library by mistake, and where their layers are.
+_FRAMEWORK_LAYERS = {
+    "torch": "inside PyTorch autograd use eigen_autodiff.torch.custom_layer (or CustomLayer)",
+    "jax": "inside jax.jit, jax.grad or jax.vmap use eigen_autodiff.jax.custom_layer",
+    "jaxlib": "inside jax.jit, jax.grad or jax.vmap use eigen_autodiff.jax.custom_layer",
+    "tensorflow": "inside a Keras model use eigen_autodiff.keras.CustomLayer",
+    "keras": "inside a Keras model use eigen_autodiff.keras.CustomLayer",
+}
+
+
+def framework_hint(module: str) -> str:
+    """Where to go instead, for a value or a function of the framework ``module`` belongs to."""
+    return _FRAMEWORK_LAYERS.get(module.partition(".")[0], "")
 
 
 def result_dtype(*arrays: NDArray[Any]) -> np.dtype[Any]:

@@ -266,6 +266,11 @@ class TracedValue(_Traced):
     def __abs__(self) -> TracedValue:
         return unary("abs", self)
 
+    def clip(self, min: object = None, max: object = None) -> TracedValue:
+        """``maximum(minimum(x, max), min)``, like ``numpy.ndarray.clip``."""
+        clipped: TracedValue = _clip(self, min, max)
+        return clipped
+
     def __lt__(self, other: object) -> TracedCondition:
         return compare("lt", self, other)
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import framework_hint
+from ._errors import TracingError
 from ._native import _core
 from ._symbolic import AD, Graph, TracedValue, operand_node, unsupported
 
@@ -46,6 +48,23 @@ def _cacheable(activation: object) -> bool:
     return False
 
 
+def _framework_called(error: BaseException) -> str:
+    """The hint for the framework (torch, jax, ...) that rejected a traced value, or ""."""
+    frame = error.__traceback__
+    while frame is not None:
+        hint = framework_hint(frame.tb_frame.f_globals.get("__name__", ""))
+        if hint:
+            return hint
+        frame = frame.tb_next
+    if "TracedValue" in str(error) and not isinstance(error, TracingError):
+        # A library that hides its own frames (JAX does) rejected the value.
+        return (
+            "inside a framework use eigen_autodiff.torch, eigen_autodiff.jax or "
+            "eigen_autodiff.keras"
+        )
+    return ""
+
+
 def _name_of(activation: object) -> str:
     name = getattr(activation, "__name__", None)
     return str(name) if name else type(activation).__name__
@@ -54,7 +73,19 @@ def _name_of(activation: object) -> str:
 def _trace_uncached(activation: Callable[[Any], Any]) -> _core.TracedProgram:
     name = _name_of(activation)
     graph = Graph()
-    result = activation(TracedValue(graph, Graph.INPUT, AD))
+    try:
+        result = activation(TracedValue(graph, Graph.INPUT, AD))
+    except Exception as error:
+        hint = _framework_called(error)
+        if not hint:
+            raise
+        reason = str(error).splitlines()[0] if str(error) else ""
+        raise TracingError(
+            f"activation {name!r} called a deep-learning framework's function on the traced "
+            f"value ({type(error).__name__}: {reason}). Activations are traced through "
+            f"NumPy-like calls: write np.sin(x) or ead.sin(x) instead of torch.sin or jnp.sin; "
+            f"{hint}"
+        ) from error
     output = operand_node(result, graph, AD, f"the result of activation {name!r}")
     # Node 0 is x; C++ numbers the graph's nodes the same way, allocates the registers and
     # drops what the output does not depend on.
