@@ -1,4 +1,4 @@
-"""eigen-autodiff itself: reverse mode, forward mode w.r.t. W, and the Jacobian dY/dW."""
+"""eigen-autodiff itself: reverse mode, its VJP, forward mode w.r.t. W, the Jacobian dY/dW."""
 
 from __future__ import annotations
 
@@ -85,6 +85,17 @@ def _baseline(spec: str | None) -> Any:
     return prepare
 
 
+def _prepare_vjp(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
+    # The loss's own upstream gradient, dL/dY = 2 Y, computed once outside the timing: the VJP
+    # then does what value_and_grad does after the forward pass, for any upstream gradient.
+    cotangent = (2 * np.sin(x.astype(np.float64) @ w.astype(np.float64))).astype(x.dtype)
+
+    def to_numpy(grads: tuple[np.ndarray, ...]) -> dict[str, Any]:
+        return dict(zip(("w", "x"), grads))
+
+    return lambda: ead.vjp(x, w, "sin", cotangent, wrt=("w", "x")), to_numpy
+
+
 def _prepare_jacobian(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
     return lambda: ead.jacobian(x, w, "sin", wrt="w"), lambda jac: {"jac": jac}
 
@@ -92,6 +103,7 @@ def _prepare_jacobian(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
 def implementations(options: PeerOptions) -> list[Impl]:
     impls = [
         Impl("project", REVERSE, _prepare(ead.value_and_grad, ("w", "x"), "reverse"), True),
+        Impl("project-vjp", REVERSE, _prepare_vjp),
         Impl("project-forward", FORWARD_W, _prepare(ead.value_and_grad, ("w",), "forward"), True),
         Impl(BASELINE_LABEL, FORWARD_W, _baseline(options.baseline)),
     ]

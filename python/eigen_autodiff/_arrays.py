@@ -166,8 +166,7 @@ def layer_arrays(
     """
     given = {name: value for name, (value, _) in extras.items() if value is not None}
     if (
-        not given
-        and type(x) is np.ndarray
+        type(x) is np.ndarray
         and type(w) is np.ndarray
         and x.dtype is w.dtype
         and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32)
@@ -176,9 +175,16 @@ def layer_arrays(
         and x.shape[1] == w.shape[0]
         and x.flags.c_contiguous
         and w.flags.c_contiguous
+        and all(
+            type(value) is np.ndarray
+            and value.dtype is x.dtype
+            and value.flags.c_contiguous
+            and value.shape == _expected_shape(extras[name][1], x.shape, w.shape)
+            for name, value in given.items()
+        )
     ):
         y_shape = (x.shape[0], w.shape[1])
-        return LayerArrays(x, w, dict.fromkeys(extras), x.shape, y_shape)
+        return LayerArrays(x, w, {name: given.get(name) for name in extras}, x.shape, y_shape)
     arrays = dict(zip(["x", "w", *given], real_arrays(x=x, w=w, **given)))
     x_array, w_array = arrays["x"], arrays["w"]
     check_layer_shapes(x_array, w_array)
