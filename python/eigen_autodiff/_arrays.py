@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -184,7 +184,8 @@ def layer_arrays(
         )
     ):
         y_shape = (x.shape[0], w.shape[1])
-        return LayerArrays(x, w, {name: given.get(name) for name in extras}, x.shape, y_shape)
+        passed = cast(dict[str, FloatArray], given)
+        return LayerArrays(x, w, {name: passed.get(name) for name in extras}, x.shape, y_shape)
     arrays = dict(zip(["x", "w", *given], real_arrays(x=x, w=w, **given)))
     x_array, w_array = arrays["x"], arrays["w"]
     check_layer_shapes(x_array, w_array)
