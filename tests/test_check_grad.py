@@ -7,7 +7,7 @@ import pytest
 
 import eigen_autodiff as ead
 from eigen_autodiff import reference
-from eigen_autodiff._finite_differences import gradient_estimate
+from eigen_autodiff._diagnostics.finite_differences import gradient_estimate
 
 from _helpers import random_layer
 
@@ -79,7 +79,7 @@ def test_layer_form_needs_the_activation() -> None:
 def test_check_layer_grad_on_a_real_sized_layer_costs_a_few_loss_evaluations(
     dtype: type, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from eigen_autodiff import _check_grad
+    from eigen_autodiff._diagnostics import check_grad as _check_grad
 
     x, w = random_layer(rng, 64, 128, 32, dtype)  # 4096 + 8192 parameters
     calls = []

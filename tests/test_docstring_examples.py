@@ -8,19 +8,20 @@ import importlib
 import pytest
 
 MODULES = [
-    "eigen_autodiff._activation_spec",
-    "eigen_autodiff._activations",
-    "eigen_autodiff._check_grad",
-    "eigen_autodiff._cli",
-    "eigen_autodiff._custom_derivative",
+    "eigen_autodiff._tracing.activation_spec",
+    "eigen_autodiff._derivative",
+    "eigen_autodiff._diagnostics.check_grad",
+    "eigen_autodiff._cli.command_line",
+    "eigen_autodiff._tracing.custom_derivative",
+    "eigen_autodiff._tracing.errors",
     "eigen_autodiff._custom_layer",
-    "eigen_autodiff._diagnose",
-    "eigen_autodiff._expression",
-    "eigen_autodiff._finite_differences",
+    "eigen_autodiff._diagnostics.diagnose",
+    "eigen_autodiff._tracing.expression",
+    "eigen_autodiff._diagnostics.finite_differences",
     "eigen_autodiff._layer",
-    "eigen_autodiff._primitives",
-    "eigen_autodiff._symbolic",
-    "eigen_autodiff._trace",
+    "eigen_autodiff._tracing.primitives",
+    "eigen_autodiff._tracing.symbolic",
+    "eigen_autodiff._tracing.trace",
 ]
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import eigen_autodiff as ead
-from eigen_autodiff import _finite_differences as fd
 from eigen_autodiff import reference
+from eigen_autodiff._diagnostics import finite_differences as fd
 
 from _helpers import random_layer
 

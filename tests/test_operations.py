@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import eigen_autodiff as ead
-from eigen_autodiff import _primitives
 from eigen_autodiff._cli import build_parser
-from eigen_autodiff._symbolic import OPERATIONS
+from eigen_autodiff._tracing import primitives as _primitives
+from eigen_autodiff._tracing.symbolic import OPERATIONS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import eigen_autodiff as ead
-from eigen_autodiff._blame import BUILTIN_FORMULAS
+from eigen_autodiff._diagnostics.blame import BUILTIN_FORMULAS
 from eigen_autodiff._layer import MODES
 
 from _helpers import random_layer

@@ -13,7 +13,7 @@ import pytest
 
 import eigen_autodiff as ead
 from eigen_autodiff import reference
-from eigen_autodiff._finite_differences import central_difference
+from eigen_autodiff._diagnostics.finite_differences import central_difference
 from eigen_autodiff._layer import MODES
 
 from _helpers import assert_matches_reference, random_layer

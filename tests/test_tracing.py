@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import eigen_autodiff as ead
-from eigen_autodiff import _trace
-from eigen_autodiff._finite_differences import central_difference
+from eigen_autodiff._diagnostics.finite_differences import central_difference
+from eigen_autodiff._tracing import trace as _trace
 
 X = np.ones((3, 4))
 W = np.ones((4, 2))

@@ -17,31 +17,27 @@ Example:
 
 """
 
-from . import (
-    _activation_spec,
-    _activations,
-    _check_grad,
-    _custom_derivative,
-    _custom_layer,
-    _diagnose,
-    _errors,
-    _layer,
-    _primitives,
-    _symbolic,
-    _trace,
-)
-from ._activation_spec import *
-from ._activations import *
-from ._check_grad import *
-from ._custom_derivative import *
+from . import _custom_layer, _derivative, _layer
 from ._custom_layer import *
-from ._diagnose import *
-from ._errors import *
+from ._derivative import *
+from ._diagnostics import check_grad as _check_grad
+from ._diagnostics import diagnose as _diagnose
+from ._diagnostics.check_grad import *
+from ._diagnostics.diagnose import *
 from ._layer import *
 from ._native import _core
-from ._primitives import *
-from ._symbolic import *
-from ._trace import *
+from ._tracing import activation_spec as _activation_spec
+from ._tracing import custom_derivative as _custom_derivative
+from ._tracing import errors as _errors
+from ._tracing import primitives as _primitives
+from ._tracing import symbolic as _symbolic
+from ._tracing import trace as _trace
+from ._tracing.activation_spec import *
+from ._tracing.custom_derivative import *
+from ._tracing.errors import *
+from ._tracing.primitives import *
+from ._tracing.symbolic import *
+from ._tracing.trace import *
 
 __version__: str = _core.__version__
 
@@ -61,7 +57,7 @@ __all__ = [
     "set_num_threads",
 ]
 __all__ += _activation_spec.__all__
-__all__ += _activations.__all__
+__all__ += _derivative.__all__
 __all__ += _check_grad.__all__
 __all__ += _custom_derivative.__all__
 __all__ += _custom_layer.__all__

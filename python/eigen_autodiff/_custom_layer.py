@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from ._activation_spec import ActivationLike, activation_spec
 from ._arrays import FloatArray, as_float_arrays, real_arrays, result_dtype
 from ._layer import Mode, Reduction, check_mode, forward, parse_wrt, value_and_grad, vjp
 from ._native import _core
+from ._tracing.activation_spec import ActivationLike, activation_spec
 
 _MAX_BYTES = 2**64 - 1  # what the budget check takes; larger requests are refused anyway
 

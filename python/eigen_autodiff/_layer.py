@@ -12,9 +12,9 @@ from typing import Literal, Union, cast
 
 from numpy.typing import ArrayLike
 
-from ._activation_spec import ActivationLike, activation_spec
 from ._arrays import FloatArray, LayerArrays, layer_arrays
 from ._native import _core
+from ._tracing.activation_spec import ActivationLike, activation_spec
 
 WRT_ITEMS = ("w", "x", "b")
 Mode = Literal["reverse", "forward", "forward_dynamic"]

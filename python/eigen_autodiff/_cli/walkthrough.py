@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from . import reference
-from ._activations import derivative
-from ._custom_derivative import custom_derivative
-from ._custom_layer import CustomLayer
-from ._primitives import exp
+from .. import reference
+from .._custom_layer import CustomLayer
+from .._derivative import derivative
+from .._tracing.custom_derivative import custom_derivative
+from .._tracing.primitives import exp
 
 ARTICLE_INPUT = [[-1.0, 0.0, 1.0], [2.0, 3.0, 4.0], [-1.0, -5.0, 2.0]]
 

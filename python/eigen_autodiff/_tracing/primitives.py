@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_float_arrays
-from ._errors import TracingError
-from ._native import _core
-from ._symbolic import OPERATIONS, TracedCondition, TracedValue, arithmetic, extremum, unary
-from ._symbolic import where as _traced_where
+from .._arrays import as_float_arrays
+from .._native import _core
+from .errors import TracingError
+from .symbolic import OPERATIONS, TracedCondition, TracedValue, arithmetic, extremum, unary
+from .symbolic import where as _traced_where
 
 _single_op_programs: dict[str, _core.TracedProgram] = {}
 

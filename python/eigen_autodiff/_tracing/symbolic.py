@@ -14,8 +14,8 @@ from typing import Any, NamedTuple, NoReturn, Union
 
 import numpy as np
 
-from ._errors import ConcretizationError, ForeignValueError, TracingError, UnsupportedOperationError
-from ._native import _core
+from .._native import _core
+from .errors import ConcretizationError, ForeignValueError, TracingError, UnsupportedOperationError
 
 # The lanes of the program (see cpp/include/eigen_autodiff/traced/program.hpp): "ad" values
 # carry derivatives; "value" values are the plain numbers a custom derivative's functions see.
@@ -31,7 +31,7 @@ _FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "n
 
 def supported() -> str:
     """What a traced activation may do, for error messages."""
-    from ._primitives import __all__ as functions
+    from .primitives import __all__ as functions
 
     return (
         "operators + - * / on traced values and constants, ** with a constant exponent or a "

@@ -1,4 +1,4 @@
-"""Activations evaluated elementwise with their derivatives in C++."""
+"""``derivative``: an activation's value and derivative at every element, computed in C++."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
-from ._activation_spec import ActivationLike, activation_spec
 from ._arrays import contiguous_arrays, real_arrays, result_dtype
 from ._native import _core
-
-ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
+from ._tracing.activation_spec import ActivationLike, activation_spec
 
 
 def derivative(activation: ActivationLike, x: ArrayLike) -> tuple[Any, Any]:
@@ -46,4 +44,4 @@ def derivative(activation: ActivationLike, x: ArrayLike) -> tuple[Any, Any]:
     return value, slope
 
 
-__all__ = ["ACTIVATIONS", "derivative"]
+__all__ = ["derivative"]

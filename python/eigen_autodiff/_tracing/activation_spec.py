@@ -6,8 +6,11 @@ import difflib
 from collections.abc import Callable
 from typing import Any, Union
 
-from ._native import _core
-from ._trace import trace
+from .._native import _core
+from .trace import trace
+
+# The built-in activations' names.
+ACTIVATIONS: tuple[str, ...] = tuple(_core.ACTIVATIONS)
 
 # A built-in name ("sin", see ead.ACTIVATIONS), a Python callable traced into C++, or a program
 # already traced (ead.trace).
@@ -22,7 +25,7 @@ def activation_spec(activation: object) -> str | _core.TracedProgram:
     Keras; an unknown name raises ValueError with the closest built-in name.
 
     Example:
-        >>> from eigen_autodiff._activation_spec import activation_spec
+        >>> from eigen_autodiff._tracing.activation_spec import activation_spec
         >>> activation_spec("sin")
         'sin'
         >>> activation_spec(None)
@@ -34,12 +37,12 @@ def activation_spec(activation: object) -> str | _core.TracedProgram:
     if activation is None or activation == "linear":
         return "identity"  # Keras' names for no activation
     if isinstance(activation, str):
-        if activation not in _core.ACTIVATIONS:
-            close = difflib.get_close_matches(activation, _core.ACTIVATIONS, n=1)
+        if activation not in ACTIVATIONS:
+            close = difflib.get_close_matches(activation, ACTIVATIONS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
                 f"unknown activation {activation!r}{hint}; built-in activations: "
-                f"{', '.join(_core.ACTIVATIONS)}; 'linear' or None for the identity; or a callable"
+                f"{', '.join(ACTIVATIONS)}; 'linear' or None for the identity; or a callable"
             )
         return activation
     if isinstance(activation, _core.TracedProgram):
@@ -52,4 +55,4 @@ def activation_spec(activation: object) -> str | _core.TracedProgram:
     )
 
 
-__all__ = ["ActivationLike"]
+__all__ = ["ACTIVATIONS", "ActivationLike"]

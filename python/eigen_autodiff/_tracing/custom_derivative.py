@@ -9,8 +9,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, overload
 
-from ._errors import TracingError
-from ._symbolic import AD, VALUE, TracedCondition, TracedValue, operand_node
+from .errors import TracingError
+from .symbolic import AD, VALUE, TracedCondition, TracedValue, operand_node
 
 Function = Callable[[Any], Any]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._activations import derivative
-from ._diagnose import diagnose, finite_difference_estimate
+from .._derivative import derivative
+from .diagnose import diagnose, finite_difference_estimate
 
 
 class PlotPathError(ValueError):
@@ -36,7 +36,7 @@ def checked_plot_path(path: str | Path) -> Path:
     exist, or the extension is not a format matplotlib writes.
 
     Example:
-        >>> from eigen_autodiff._plot import checked_plot_path
+        >>> from eigen_autodiff._diagnostics.plot import checked_plot_path
         >>> checked_plot_path("diagnosis")  # doctest: +SKIP
         PosixPath('diagnosis.png')
 
@@ -70,7 +70,7 @@ def plot_diagnosis(
     a PNG at ``path`` + ``.png``.
 
     Example:
-        >>> from eigen_autodiff._plot import plot_diagnosis  # doctest: +SKIP
+        >>> from eigen_autodiff._diagnostics.plot import plot_diagnosis  # doctest: +SKIP
         >>> plot_diagnosis("inv_exp", 80, 110, "inv_exp.png", "float32")  # doctest: +SKIP
         PosixPath('inv_exp.png')
 

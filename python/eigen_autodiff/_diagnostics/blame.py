@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _primitives as p
-from ._activation_spec import activation_spec
-from ._native import _core
-from ._symbolic import OPERATIONS
+from .._native import _core
+from .._tracing import primitives as p
+from .._tracing.activation_spec import activation_spec
+from .._tracing.symbolic import OPERATIONS
 
 # The built-in activations written with the traceable primitives, so that their derivative can be
 # replayed instruction by instruction. Same formulas as the C++ built-ins.

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import framework_hint
-from ._errors import TracingError
-from ._native import _core
-from ._symbolic import AD, Graph, TracedValue, operand_node, unsupported
+from .._arrays import framework_hint
+from .._native import _core
+from .errors import TracingError
+from .symbolic import AD, Graph, TracedValue, operand_node, unsupported
 
 _weak_cache: weakref.WeakKeyDictionary[Any, _core.TracedProgram] = weakref.WeakKeyDictionary()
 # Callables that cannot be weakly referenced (NumPy ufuncs, builtins) are few and long-lived.
@@ -34,7 +34,7 @@ def _cacheable(activation: object) -> bool:
     without the callable changing (and compare equal across such changes, which fooled an
     equality-keyed cache): they are traced on every call.
     """
-    from ._custom_derivative import CustomDerivative
+    from .custom_derivative import CustomDerivative
 
     if isinstance(activation, (types.FunctionType, np.ufunc)):
         return True

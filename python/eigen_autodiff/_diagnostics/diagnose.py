@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._activations import derivative
-from ._blame import Blame, blame
-from ._finite_differences import DerivativeEstimate
-from ._finite_differences import derivative_estimate as _derivative_estimate
+from .._derivative import derivative
+from .blame import Blame, blame
+from .finite_differences import DerivativeEstimate
+from .finite_differences import derivative_estimate as _derivative_estimate
 
 RTOL = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-5}
 

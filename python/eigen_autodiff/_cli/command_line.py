@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._walkthrough import walkthrough
+from .walkthrough import walkthrough
 
 
 def _point(text: str) -> float:
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="floating-point type of the layer, as TensorFlow's default float32 (default: float32)",
     )
     commands = parser.add_subparsers(dest="command", metavar="command")
-    from ._primitives import __all__ as functions
+    from .._tracing.primitives import __all__ as functions
 
     diagnose = commands.add_parser(
         "diagnose",
@@ -120,10 +120,10 @@ def _negative_values_as_values(argv: Sequence[str]) -> list[str]:
 
 
 def _diagnose_command(args: argparse.Namespace) -> int:
-    from ._activations import ACTIVATIONS
-    from ._diagnose import diagnose
-    from ._expression import ExpressionError, parse_activation
-    from ._plot import PlotPathError, checked_plot_path, plot_diagnosis
+    from .._diagnostics.diagnose import diagnose
+    from .._diagnostics.plot import PlotPathError, checked_plot_path, plot_diagnosis
+    from .._tracing.activation_spec import ACTIVATIONS
+    from .._tracing.expression import ExpressionError, parse_activation
 
     parser: argparse.ArgumentParser = args.diagnose_parser
     text = args.expression.strip()

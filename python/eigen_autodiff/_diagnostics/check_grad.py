@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _finite_differences as fd
-from . import reference
-from ._activations import derivative
-from ._arrays import as_float_arrays
-from ._layer import Mode, Wrt, parse_wrt, value_and_grad
+from .. import reference
+from .._arrays import as_float_arrays
+from .._derivative import derivative
+from .._layer import Mode, Wrt, parse_wrt, value_and_grad
+from . import finite_differences as fd
 
 # Tolerances of torch.autograd.gradcheck (float64) and jax.test_util.check_grads (float32).
 TOLERANCES = {

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _primitives
-from ._trace import trace
+from . import primitives as _primitives
+from .trace import trace
 
 # Every primitive an activation may use, and nothing else.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -150,7 +150,7 @@ def parse_activation(text: str) -> Callable[[Any], Any]:
     such an expression, including constants beyond float64 (``10.0**400``) and divisions by zero.
 
     Example:
-        >>> from eigen_autodiff._expression import parse_activation
+        >>> from eigen_autodiff._tracing.expression import parse_activation
         >>> import eigen_autodiff as ead
         >>> f = parse_activation("1/exp(x)")
         >>> float(ead.derivative(f, 0.0)[1])
@@ -158,7 +158,7 @@ def parse_activation(text: str) -> Callable[[Any], Any]:
         >>> parse_activation("9**9**9")
         Traceback (most recent call last):
         ...
-        eigen_autodiff._expression.ExpressionError: the constant 9 ** 3.8742e+08 is outside float64's range: use smaller constants
+        eigen_autodiff._tracing.expression.ExpressionError: the constant 9 ** 3.8742e+08 is outside float64's range: use smaller constants
 
     """  # noqa: E501
     source = text.strip()

@@ -69,7 +69,7 @@ def central_difference(
 
     Example:
         >>> import numpy as np
-        >>> from eigen_autodiff._finite_differences import central_difference
+        >>> from eigen_autodiff._diagnostics.finite_differences import central_difference
         >>> bool(abs(central_difference(np.sin, 0.5) - np.cos(0.5)) < 1e-9)
         True
 
@@ -99,7 +99,7 @@ def derivative_estimate(
 
     Example:
         >>> import numpy as np
-        >>> from eigen_autodiff._finite_differences import derivative_estimate
+        >>> from eigen_autodiff._diagnostics.finite_differences import derivative_estimate
         >>> found = derivative_estimate(np.sin, [0.5, 1e6])
         >>> bool(np.allclose(found.derivative, np.cos([0.5, 1e6]), rtol=1e-9, atol=0))
         True
@@ -148,7 +148,7 @@ def gradient_estimate(
 
     Example:
         >>> import numpy as np
-        >>> from eigen_autodiff._finite_differences import gradient_estimate
+        >>> from eigen_autodiff._diagnostics.finite_differences import gradient_estimate
         >>> bool(np.allclose(gradient_estimate(lambda p: float(np.sum(p**2)), [1.0, 2.0]), [2, 4]))
         True
 
@@ -170,7 +170,7 @@ def random_direction(shape: tuple[int, ...], seed: int = 0) -> Float64Array:
     """A fixed pseudo-random unit vector of ``shape`` (normal entries, normalised).
 
     Example:
-        >>> from eigen_autodiff._finite_differences import random_direction
+        >>> from eigen_autodiff._diagnostics.finite_differences import random_direction
         >>> v = random_direction((3, 2))
         >>> v.shape, round(float((v**2).sum()), 12)
         ((3, 2), 1.0)
@@ -193,7 +193,7 @@ def directional_derivative(
 
     Example:
         >>> import numpy as np
-        >>> from eigen_autodiff._finite_differences import directional_derivative
+        >>> from eigen_autodiff._diagnostics.finite_differences import directional_derivative
         >>> p, v = np.array([1.0, 2.0]), np.array([0.6, 0.8])
         >>> slope, error = directional_derivative(lambda q: float(np.sum(q**2)), p, v)
         >>> bool(abs(slope - 2 * p @ v) < 1e-9)
