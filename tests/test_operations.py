@@ -67,3 +67,14 @@ def test_the_command_line_and_readme_list_the_functions() -> None:
     listed = re.search(r"- `ead\.([a-z0-9_, \n]+)` and the NumPy ufuncs", README.read_text())
     assert listed is not None
     assert sorted(re.split(r",\s*", listed.group(1))) == sorted(functions)
+
+
+def test_atan_and_its_derivative() -> None:
+    # The operation added through the table alone (docs/layout.md), against NumPy and the
+    # derivative written by hand.
+    x = np.linspace(-30.0, 30.0, 121)
+    value, slope = ead.derivative(ead.atan, x)
+    np.testing.assert_allclose(value, np.arctan(x), rtol=1e-15)
+    np.testing.assert_allclose(slope, 1.0 / (1.0 + x**2), rtol=1e-15)
+    value, slope = ead.derivative(lambda v: np.arctan(2 * v), x)
+    np.testing.assert_allclose(slope, 2.0 / (1.0 + 4 * x**2), rtol=1e-15)

@@ -42,6 +42,7 @@ namespace {
     using std::sin, std::sinh, std::sqrt; \
     using std::tan, std::tanh, std::erf;  \
     using std::expm1, std::log1p;         \
+    using std::atan;                      \
     return S(expr);                       \
   }
 
@@ -139,6 +140,7 @@ void unary_operations_match_direct_calls() {
         "softplus");
     check_program<T>(one(Op::log1p), REFERENCE(log1p(v)), x, "log1p");
     check_program<T>(one(Op::expm1), REFERENCE(expm1(v)), x, "expm1");
+    check_program<T>(one(Op::atan), REFERENCE(atan(v)), x, "atan");
     check_program<T>(one(Op::erf), REFERENCE(erf(v)), x, "erf");
   }
 }
@@ -148,12 +150,14 @@ void unary_operations_match_direct_calls() {
 template <typename T>
 void supplied_derivatives_match_formulas() {
   for (const T x : {T(-4), T(-0.5), T(0), T(0.25), T(3)}) {
+    using std::atan;
     using std::erf;
     using std::expm1;
     using std::log1p;
     const ead::ScalarAD<T> ad(x, 1, 0);
     CHECK_CLOSE(log1p(ad).derivatives()(0), T(1) / (T(1) + x), tolerance<T>());
     CHECK_CLOSE(expm1(ad).derivatives()(0), std::exp(x), tolerance<T>());
+    CHECK_CLOSE(atan(ad).derivatives()(0), T(1) / (T(1) + x * x), tolerance<T>());
     CHECK_CLOSE(erf(ad).derivatives()(0), T(1.1283791670955126) * std::exp(-x * x), tolerance<T>());
     const T sigmoid = T(1) / (T(1) + std::exp(-x));
     const auto softplus = ead::activations::Softplus{}(ad);

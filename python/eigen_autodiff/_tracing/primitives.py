@@ -79,6 +79,7 @@ sigmoid = _function("sigmoid")
 softplus = _function("softplus")
 log1p = _function("log1p")
 expm1 = _function("expm1")
+atan = _function("atan")
 erf = _function("erf")
 
 
@@ -153,6 +154,7 @@ def pow(x: Any, exponent: Any) -> Any:
 
 __all__ = [
     "abs",
+    "atan",
     "cos",
     "cosh",
     "erf",

@@ -76,6 +76,7 @@ namespace Eigen {
 EIGEN_AUTODIFF_EXTRA_UNARY(log1p, Scalar(1) / (Scalar(1) + v))
 // exp(x) - 1 without the cancellation near 0.
 EIGEN_AUTODIFF_EXTRA_UNARY(expm1, exp(v))
+EIGEN_AUTODIFF_EXTRA_UNARY(atan, Scalar(1) / (Scalar(1) + v * v))
 // erf'(x) = 2/sqrt(pi) exp(-x^2).
 EIGEN_AUTODIFF_EXTRA_UNARY(erf, Scalar(1.12837916709551257389615890312154517) * exp(-v * v))
 

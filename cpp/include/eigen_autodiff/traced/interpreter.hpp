@@ -65,6 +65,7 @@ template <typename S>
 void run_program(const std::vector<Instruction>& code, const Registers<S>& regs, Index n) {
   using V = value_type_t<S>;
   using std::abs;
+  using std::atan;
   using std::cos;
   using std::cosh;
   using std::erf;
@@ -124,6 +125,7 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(softplus, EAD_R(dst) = activations::Softplus{}(EAD_R(a)))
       EAD_TRACED_CASE(log1p, EAD_R(dst) = log1p(EAD_R(a)))
       EAD_TRACED_CASE(expm1, EAD_R(dst) = expm1(EAD_R(a)))
+      EAD_TRACED_CASE(atan, EAD_R(dst) = atan(EAD_R(a)))
       EAD_TRACED_CASE(erf, EAD_R(dst) = erf(EAD_R(a)))
       EAD_TRACED_CASE(add, EAD_R(dst) = EAD_R(a) + EAD_R(b))
       EAD_TRACED_CASE(sub, EAD_R(dst) = EAD_R(a) - EAD_R(b))

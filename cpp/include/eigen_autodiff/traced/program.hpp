@@ -82,6 +82,7 @@ inline constexpr Signature chain{Operand::ad, {Operand::value, Operand::ad, Oper
   X(softplus, unary, "", "log(1 + exp(x)) without overflow, the built-in activation")           \
   X(log1p, unary, "log1p", "log(1 + x), accurate for small x")                                  \
   X(expm1, unary, "expm1", "exp(x) - 1, accurate for small x")                                  \
+  X(atan, unary, "arctan", "arc tangent; its derivative is 1 / (1 + x**2)")                     \
   X(erf, unary, "", "the error function; its derivative is 2 / sqrt(pi) * exp(-x**2)")          \
   X(add, binary, "add", "a + b")                                                                \
   X(sub, binary, "subtract", "a - b")                                                           \
