@@ -407,14 +407,15 @@ def test_custom_layer_builds_its_kernel(
             raise
 
     inputs = contiguous_inputs({"inputs": x.value}, layer=False)
-    if not isinstance(inputs, Rejected) and inputs["inputs"].ndim != 2:
+    # Inputs are (..., features), at least 2-D, like a Keras Dense layer's.
+    if not isinstance(inputs, Rejected) and inputs["inputs"].ndim < 2:
         check_rejected(lambda: call(x.value), Rejected(ValueError, "inputs"))
         return
     computed = check_against_contiguous(call, {"inputs": x.value}, layer=False)
     if computed is None:
         return
     (y, _), inputs = computed
-    assert y.shape == (inputs["inputs"].shape[0], outputs)
+    assert y.shape == (*inputs["inputs"].shape[:-1], outputs)
 
 
 # --- Explicit cases -----------------------------------------------------------------------------

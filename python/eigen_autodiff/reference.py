@@ -14,8 +14,8 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
+from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -54,94 +54,22 @@ ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]
 }
 
 
-# Composite activations, the examples traced activations are tested on (tests/test_traced_*.py
-# write them with eigen_autodiff's primitives): name -> (f, f'), f' derived by hand.
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_GELU_CUBIC = 0.044715
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+# A built-in activation's name, or a pair (f, f') of NumPy functions with f' written by hand.
+Activation = Union[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]]
 
 
-def _gelu_tanh(x: Array) -> Array:
-    return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3)))
-
-
-def _gelu_tanh_derivative(x: Array) -> Array:
-    t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
-    inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x**2)
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t**2) * inner
-
-
-def _mish_derivative(x: Array) -> Array:
-    t = np.tanh(_softplus(x))
-    return t + x * (1.0 - t**2) * _sigmoid(x)
-
-
-def _normal_pdf(x: Array) -> Array:
-    return np.exp(-0.5 * x**2) / math.sqrt(2.0 * math.pi)
-
-
-COMPOSITE_ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
-    "swish": (
-        lambda x: x * _sigmoid(x),
-        lambda x: _sigmoid(x) + x * _sigmoid(x) * _sigmoid(-x),
-    ),
-    "gelu_tanh": (_gelu_tanh, _gelu_tanh_derivative),
-    "gelu_erf": (
-        lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))),
-        lambda x: 0.5 * (1.0 + _erf(x / math.sqrt(2.0))) + x * _normal_pdf(x),
-    ),
-    "mish": (lambda x: x * np.tanh(_softplus(x)), _mish_derivative),
-    # (x^2 + 1) / (x^2 + x + 2): the denominator has no real root.
-    "rational": (
-        lambda x: (x**2 + 1.0) / (x**2 + x + 2.0),
-        lambda x: (x**2 + 2.0 * x - 1.0) / (x**2 + x + 2.0) ** 2,
-    ),
-    "elu": (
-        lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-        lambda x: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0))),
-    ),
-    "selu": (
-        lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
-        lambda x: _SELU_SCALE * np.where(x > 0, 1.0, _SELU_ALPHA * np.exp(np.minimum(x, 0.0))),
-    ),
-    "leaky_relu": (
-        lambda x: np.where(x > 0, x, 0.01 * x),
-        lambda x: np.where(x > 0, 1.0, 0.01),
-    ),
-    "softsign": (lambda x: x / (1.0 + np.abs(x)), lambda x: 1.0 / (1.0 + np.abs(x)) ** 2),
-    "gaussian": (lambda x: np.exp(-(x**2)), lambda x: -2.0 * x * np.exp(-(x**2))),
-    "log_cosh": (lambda x: np.log(np.cosh(x)), np.tanh),
-    "smooth_abs": (lambda x: np.sqrt(1.0 + x**2), lambda x: x / np.sqrt(1.0 + x**2)),
-    "fourier": (
-        lambda x: np.sin(x) + 0.5 * np.cos(2.0 * x),
-        lambda x: np.cos(x) - np.sin(2.0 * x),
-    ),
-    "powers": (
-        lambda x: 2.0**x + x**3 - 0.5 * np.abs(x) ** 1.5,
-        lambda x: math.log(2.0) * 2.0**x + 3.0 * x**2 - 0.75 * np.sign(x) * np.abs(x) ** 0.5,
-    ),
-    "hard_sigmoid": (
-        lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0),
-        lambda x: np.where(np.abs(x) < 2.5, 0.2, 0.0),
-    ),
-    "tan_half": (lambda x: np.tan(0.5 * x), lambda x: 0.5 / np.cos(0.5 * x) ** 2),
-}
-
-
-def _lookup(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
-    if name in ACTIVATIONS:
-        return ACTIVATIONS[name]
-    return COMPOSITE_ACTIVATIONS[name]
+def _lookup(activation: Activation) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
+    if isinstance(activation, str):
+        return ACTIVATIONS[activation]
+    return activation
 
 
 def _float64(value: ArrayLike) -> Array:
     return np.asarray(value, dtype=np.float64)
 
 
-def activation(name: str, x: ArrayLike) -> tuple[Array, Array]:
-    """Value and derivative of the activation ``name`` (built-in or composite) at ``x``."""
+def activation(name: Activation, x: ArrayLike) -> tuple[Array, Array]:
+    """Value and derivative of the activation (a built-in name, or a pair (f, f')) at ``x``."""
     f, df = _lookup(name)
     array = _float64(x)
     return f(array), df(array)
@@ -160,7 +88,7 @@ def _layer(
 
 
 def forward(
-    x: ArrayLike, w: ArrayLike, activation: str = "sin", bias: ArrayLike | None = None
+    x: ArrayLike, w: ArrayLike, activation: Activation = "sin", bias: ArrayLike | None = None
 ) -> Array:
     """``activation(x @ w + bias)``, shape ``x.shape[:-1] + (outputs,)``."""
     f, _ = _lookup(activation)
@@ -171,7 +99,7 @@ def forward(
 def vjp(
     x: ArrayLike,
     w: ArrayLike,
-    activation: str,
+    activation: Activation,
     cotangent: ArrayLike,
     bias: ArrayLike | None = None,
     wrt: Sequence[str] = ("w",),
@@ -190,7 +118,7 @@ def vjp(
 def jvp(
     x: ArrayLike,
     w: ArrayLike,
-    activation: str,
+    activation: Activation,
     tangents: Sequence[ArrayLike],
     bias: ArrayLike | None = None,
     wrt: Sequence[str] = ("w",),
@@ -214,7 +142,7 @@ def jvp(
 def value_and_grad(
     x: ArrayLike,
     w: ArrayLike,
-    activation: str = "sin",
+    activation: Activation = "sin",
     wrt: Sequence[str] = ("w",),
     bias: ArrayLike | None = None,
     target: ArrayLike | None = None,
