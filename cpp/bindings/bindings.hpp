@@ -49,6 +49,7 @@ void register_activations(py::module_& m);
 void register_jacobian(py::module_& m);
 void register_layer(py::module_& m);
 void register_runtime(py::module_& m);
+void register_second_order(py::module_& m);
 void register_traced(py::module_& m);
 
 // A thread pool and the devices that run Tensor expressions on it. Calls hold a shared_ptr for

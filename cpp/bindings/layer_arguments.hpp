@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "eigen_autodiff/core/dense_layer.hpp"
+#include "eigen_autodiff/fast/forward.hpp"
 #include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff::bindings {
@@ -31,6 +32,20 @@ const T* optional_data(const py::object& array, Index size, const char* name) {
                           " entries; expected " + std::to_string(size));
   }
   return values.data();
+}
+
+// The parameter named by wrt: "w", "x" or "b".
+inline ForwardWrt parameter_from_name(const std::string& wrt) {
+  if (wrt == "w") {
+    return ForwardWrt::w;
+  }
+  if (wrt == "x") {
+    return ForwardWrt::x;
+  }
+  if (wrt == "b") {
+    return ForwardWrt::b;
+  }
+  throw py::value_error("unknown wrt '" + wrt + "'; expected 'w', 'x' or 'b'");
 }
 
 template <typename T>

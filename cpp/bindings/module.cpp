@@ -8,6 +8,7 @@ PYBIND11_MODULE(_core, m) {
   eigen_autodiff::bindings::register_activations(m);
   eigen_autodiff::bindings::register_layer(m);
   eigen_autodiff::bindings::register_jacobian(m);
+  eigen_autodiff::bindings::register_second_order(m);
   // Last: its memory estimates take the Mode that register_layer defines.
   eigen_autodiff::bindings::register_runtime(m);
 }

@@ -12,25 +12,12 @@ template <typename T>
 CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
                       const py::object& activation, const std::string& wrt) {
   const LayerArguments<T> args(x, w, bias, activation);
-  std::vector<py::ssize_t> parameter_shape;
-  ForwardWrt of = ForwardWrt::w;
-  if (wrt == "w") {
-    parameter_shape = {args.inputs, args.outputs};
-  } else if (wrt == "x") {
-    of = ForwardWrt::x;
-    parameter_shape = {args.batch, args.inputs};
-  } else if (wrt == "b") {
-    of = ForwardWrt::b;
-    parameter_shape = {args.outputs};
-  } else {
-    throw py::value_error("unknown wrt '" + wrt + "'; expected 'w', 'x' or 'b'");
-  }
+  const ForwardWrt of = parameter_from_name(wrt);
   const Index size = parameter_size(args.layer, of);
   check_memory_budget(jacobian_bytes<T>(args.batch, args.outputs, size),
                       "the Jacobian w.r.t. " + wrt + " on " + args.shapes());
-  std::vector<py::ssize_t> shape = {args.batch, args.outputs};
-  shape.insert(shape.end(), parameter_shape.begin(), parameter_shape.end());
-  CArray<T> jacobian = aligned_array<T>(shape);
+  // (B, M, size): the facade gives it the parameter's shape.
+  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, size});
   const auto context = compute_context();
   const auto& device = context->device_for(static_cast<double>(args.batch) * args.outputs * size);
   {

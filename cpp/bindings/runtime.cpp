@@ -61,8 +61,14 @@ void check_dimensions(std::initializer_list<Index> dimensions) {
   }
 }
 
-// A parameter's size fits in Index: it is the size of an array.
-Index saturated_index(std::uint64_t n) {
+// The entries of the parameter named wrt ("w", "x" or "b"); a parameter's size fits in Index,
+// being the size of an array.
+Index parameter_entries(const std::string& wrt, Index batch, Index inputs, Index outputs) {
+  const std::uint64_t n =
+      wrt == "w"   ? detail::product(inputs, outputs)
+      : wrt == "x" ? detail::product(batch, inputs)
+      : wrt == "b" ? detail::count(outputs)
+                   : throw py::value_error("unknown wrt '" + wrt + "'; expected 'w', 'x' or 'b'");
   return static_cast<Index>(std::min<std::uint64_t>(n, std::numeric_limits<Index>::max()));
 }
 
@@ -168,19 +174,42 @@ void register_runtime(py::module_& m) {
       },
       py::arg("dtype"), py::arg("batch"), py::arg("outputs"),
       "Estimated bytes layer_jvp allocates.");
-  m.def(
+  // The estimates whose size is that of one parameter, named by wrt.
+  const auto define_parameter_bytes = [&m](const char* name, auto bytes, const char* doc) {
+    m.def(
+        name,
+        [bytes](const std::string& dtype, Index batch, Index inputs, Index outputs,
+                const std::string& wrt) {
+          check_dimensions({batch, inputs, outputs});
+          const Index size = parameter_entries(wrt, batch, inputs, outputs);
+          return with_dtype(dtype, [&](auto t) { return bytes(t, batch, outputs, size); });
+        },
+        py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"), py::arg("wrt"),
+        doc);
+  };
+  define_parameter_bytes(
       "jacobian_bytes",
-      [](const std::string& dtype, Index batch, Index inputs, Index outputs,
-         const std::string& wrt) {
-        check_dimensions({batch, inputs, outputs});
-        const Index size = saturated_index(wrt == "w"   ? detail::product(inputs, outputs)
-                                           : wrt == "x" ? detail::product(batch, inputs)
-                                                        : detail::count(outputs));
-        return with_dtype(
-            dtype, [&](auto t) { return jacobian_bytes<decltype(t)>(batch, outputs, size); });
-      },
-      py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"), py::arg("wrt"),
+      [](auto t, Index b, Index m, Index size) { return jacobian_bytes<decltype(t)>(b, m, size); },
       "Estimated bytes layer_jacobian allocates.");
+  define_parameter_bytes(
+      "hvp_bytes",
+      [](auto t, Index b, Index m, Index size) { return hvp_bytes<decltype(t)>(b, m, size); },
+      "Estimated bytes layer_hvp allocates.");
+  define_parameter_bytes(
+      "hessian_bytes",
+      [](auto t, Index b, Index m, Index size) { return hessian_bytes<decltype(t)>(b, m, size); },
+      "Estimated bytes layer_hessian allocates.");
+  m.def(
+      "vjp_of_vjp_bytes",
+      [](const std::string& dtype, Index batch, Index inputs, Index outputs, bool wrt_x, bool wrt_w,
+         bool wrt_b) {
+        check_dimensions({batch, inputs, outputs});
+        return with_dtype(dtype, [&](auto t) {
+          return vjp_of_vjp_bytes<decltype(t)>(batch, inputs, outputs, {wrt_x, wrt_w, wrt_b});
+        });
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("inputs"), py::arg("outputs"), py::arg("wrt_x"),
+      py::arg("wrt_w"), py::arg("wrt_b"), "Estimated bytes layer_vjp_of_vjp allocates.");
   m.def(
       "elementwise_bytes",
       [](const std::string& dtype, Index n) {

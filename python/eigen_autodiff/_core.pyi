@@ -83,6 +83,11 @@ def vjp_bytes(
 def jvp_bytes(dtype: str, batch: int, outputs: int) -> int: ...
 def jacobian_bytes(dtype: str, batch: int, inputs: int, outputs: int, wrt: str) -> int: ...
 def elementwise_bytes(dtype: str, n: int) -> int: ...
+def hvp_bytes(dtype: str, batch: int, inputs: int, outputs: int, wrt: str) -> int: ...
+def hessian_bytes(dtype: str, batch: int, inputs: int, outputs: int, wrt: str) -> int: ...
+def vjp_of_vjp_bytes(
+    dtype: str, batch: int, inputs: int, outputs: int, wrt_x: bool, wrt_w: bool, wrt_b: bool
+) -> int: ...
 def check_memory_budget(bytes: int, what: str, hint: str = "") -> None: ...
 @overload
 def activation_value_and_derivative(  # type: ignore[overload-overlap]
@@ -190,3 +195,83 @@ def layer_jacobian(
     activation: ActivationSpec,
     wrt: str,
 ) -> NDArray[np.float64]: ...
+@overload
+def activation_second_derivative(  # type: ignore[overload-overlap]
+    activation: ActivationSpec, x: NDArray[np.float32]
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]: ...
+@overload
+def activation_second_derivative(
+    activation: ActivationSpec, x: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...
+@overload
+def layer_hvp(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
+    target: NDArray[np.float32] | None,
+    scale: float,
+    wrt: str,
+    vector: NDArray[np.float32],
+) -> NDArray[np.float32]: ...
+@overload
+def layer_hvp(
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
+    target: NDArray[np.float64] | None,
+    scale: float,
+    wrt: str,
+    vector: NDArray[np.float64],
+) -> NDArray[np.float64]: ...
+@overload
+def layer_hessian(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
+    target: NDArray[np.float32] | None,
+    scale: float,
+    wrt: str,
+) -> NDArray[np.float32]: ...
+@overload
+def layer_hessian(
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
+    target: NDArray[np.float64] | None,
+    scale: float,
+    wrt: str,
+) -> NDArray[np.float64]: ...
+@overload
+def layer_vjp_of_vjp(  # type: ignore[overload-overlap]
+    x: NDArray[np.float32],
+    w: NDArray[np.float32],
+    bias: NDArray[np.float32] | None,
+    activation: ActivationSpec,
+    cotangent: NDArray[np.float32],
+    grad_x: NDArray[np.float32] | None,
+    grad_w: NDArray[np.float32] | None,
+    grad_b: NDArray[np.float32] | None,
+    wrt_x: bool,
+    wrt_w: bool,
+    wrt_b: bool,
+    wrt_cotangent: bool,
+) -> tuple[Gradients[NDArray[np.float32]], NDArray[np.float32] | None]: ...
+@overload
+def layer_vjp_of_vjp(
+    x: NDArray[np.float64],
+    w: NDArray[np.float64],
+    bias: NDArray[np.float64] | None,
+    activation: ActivationSpec,
+    cotangent: NDArray[np.float64],
+    grad_x: NDArray[np.float64] | None,
+    grad_w: NDArray[np.float64] | None,
+    grad_b: NDArray[np.float64] | None,
+    wrt_x: bool,
+    wrt_w: bool,
+    wrt_b: bool,
+    wrt_cotangent: bool,
+) -> tuple[Gradients[NDArray[np.float64]], NDArray[np.float64] | None]: ...

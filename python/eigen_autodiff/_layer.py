@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal, Union, cast
+from typing import Any, Callable, Literal, Union, cast
 
+import numpy as np
 from numpy.typing import ArrayLike
 
-from ._arrays import FloatArray, LayerArrays, layer_arrays
+from ._arrays import ExtraKind, FloatArray, LayerArrays, layer_arrays
 from ._native import _core
 from ._tracing.activation_spec import ActivationLike, activation_spec
 
@@ -319,4 +320,168 @@ def jacobian(
     return jac.reshape(arrays.y_shape + tuple(parameter_shape))
 
 
-__all__ = ["forward", "jacobian", "jvp", "value_and_grad", "vjp"]
+def _loss_arguments(
+    x: ArrayLike,
+    w: ArrayLike,
+    what: str,
+    wrt: str,
+    request_bytes: Callable[[np.dtype[Any], int, int, int], int],
+    bias: ArrayLike | None,
+    target: ArrayLike | None,
+    reduction: Reduction,
+    **extras: tuple[ArrayLike | None, ExtraKind],
+) -> tuple[LayerArrays, float, tuple[int, ...]]:
+    """The arrays of a second-order request, the loss's scale, and the shape of ``wrt``."""
+    if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
+        raise ValueError(f"{what}'s wrt is one parameter name, one of {WRT_ITEMS}, got {wrt!r}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
+    arrays = layer_arrays(
+        x, w, what, request_bytes, bias=(bias, "b"), target=(target, "target"), **extras
+    )
+    scale = 1.0 if reduction == "sum" else 1.0 / max(1, math.prod(arrays.y_shape))
+    shape = {"w": arrays.w.shape, "x": arrays.x_shape, "b": (arrays.w.shape[1],)}[wrt]
+    return arrays, scale, tuple(shape)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
+
+
+def hvp(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: ActivationLike,
+    vector: ArrayLike,
+    wrt: str = "w",
+    bias: ArrayLike | None = None,
+    target: ArrayLike | None = None,
+    reduction: Reduction = "sum",
+) -> FloatArray:
+    """``H @ vector`` for the Hessian H of ``value_and_grad``'s loss w.r.t. one parameter.
+
+    ``wrt`` is ``"w"``, ``"x"`` or ``"b"``, ``vector`` has that parameter's shape, and so has
+    the result. By forward-over-reverse: a tangent AutoDiffScalar along ``vector`` rides
+    through the reverse pass (nested AutoDiffScalars), not finite differences.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> x, w = np.array([[1.0, 2.0]]), np.array([[0.5], [0.25]])
+        >>> ead.hvp(x, w, "identity", np.array([[1.0], [0.0]]))  # H = 2 x^T x
+        array([[2.],
+               [4.]])
+
+    """
+    spec = activation_spec(activation)
+    kind = cast(ExtraKind, wrt if wrt in WRT_ITEMS else "w")
+    arrays, scale, shape = _loss_arguments(
+        x,
+        w,
+        "hvp",
+        wrt,
+        lambda dtype, b, n, m: _core.hvp_bytes(dtype.name, b, n, m, wrt),
+        bias,
+        target,
+        reduction,
+        vector=(vector, kind),
+    )
+    extras = arrays.extras
+    flat = cast(FloatArray, extras["vector"]).reshape(-1)
+    result = _core.layer_hvp(
+        arrays.x, arrays.w, extras["bias"], spec, extras["target"], scale, wrt, flat
+    )
+    return result.reshape(shape)
+
+
+def hessian(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: ActivationLike,
+    wrt: str = "w",
+    bias: ArrayLike | None = None,
+    target: ArrayLike | None = None,
+    reduction: Reduction = "sum",
+) -> FloatArray:
+    """The Hessian of ``value_and_grad``'s loss w.r.t. one parameter p, shape ``p.shape * 2``.
+
+    The layout of ``jax.hessian``. The layer's structure gives it without a pass per entry
+    (W's Hessian is block diagonal over output columns, X's over rows, b's diagonal), the
+    curvature of each loss term from nested AutoDiffScalars. Its size is checked against
+    ``get_memory_budget()`` before anything is allocated.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> ead.hessian(np.array([[1.0, 2.0]]), np.ones((2, 1)), "identity").reshape(2, 2)
+        array([[2., 4.],
+               [4., 8.]])
+
+    """
+    spec = activation_spec(activation)
+    arrays, scale, shape = _loss_arguments(
+        x,
+        w,
+        "hessian",
+        wrt,
+        lambda dtype, b, n, m: _core.hessian_bytes(dtype.name, b, n, m, wrt),
+        bias,
+        target,
+        reduction,
+    )
+    extras = arrays.extras
+    result = _core.layer_hessian(
+        arrays.x, arrays.w, extras["bias"], spec, extras["target"], scale, wrt
+    )
+    return result.reshape(shape + shape)
+
+
+def vjp_of_vjp(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: ActivationLike,
+    cotangent: ArrayLike,
+    grads: Sequence[ArrayLike | None],
+    bias: ArrayLike | None = None,
+    wrt: Wrt = ("x", "w", "b", "cotangent"),
+) -> tuple[FloatArray, ...]:
+    """The VJP of ``vjp(x, w, activation, cotangent, bias, ("x", "w", "b"))``.
+
+    ``grads`` are the upstream gradients of vjp's three results (None: zero). The result holds
+    the gradients w.r.t. the items of ``wrt`` (``"x"``, ``"w"``, ``"b"``, ``"cotangent"``), in
+    that order: what a framework layer's backward rule needs to be differentiable itself.
+    """
+    spec = activation_spec(activation)
+    items = parse_wrt(wrt, allowed=(*WRT_ITEMS, "cotangent"))
+    gx, gw, gb = grads
+    wanted = _wanted(items)
+    arrays = layer_arrays(
+        x,
+        w,
+        "the VJP of the VJP",
+        lambda dtype, b, n, m: _core.vjp_of_vjp_bytes(dtype.name, b, n, m, *wanted),
+        bias=(bias, "b"),
+        cotangent=(cotangent, "y"),
+        grad_x=(gx, "x"),
+        grad_w=(gw, "w"),
+        grad_b=(gb, "b"),
+    )
+    extras = arrays.extras
+    computed, d_cotangent = _core.layer_vjp_of_vjp(
+        arrays.x,
+        arrays.w,
+        extras["bias"],
+        spec,
+        cast(FloatArray, extras["cotangent"]),
+        extras["grad_x"],
+        extras["grad_w"],
+        extras["grad_b"],
+        *wanted,
+        "cotangent" in items,
+    )
+    first = _gradients(arrays, tuple(i for i in items if i != "cotangent"), computed)
+    by_item = dict(zip((i for i in items if i != "cotangent"), first))
+    if d_cotangent is not None:
+        by_item["cotangent"] = d_cotangent.reshape(arrays.y_shape)
+    return tuple(by_item[item] for item in items)
+
+
+__all__ = ["forward", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"]

@@ -54,6 +54,28 @@ ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]
 }
 
 
+# name -> f'', derived by hand (the built-ins' second derivatives).
+SECOND_DERIVATIVES: dict[str, Callable[[Array], Array]] = {
+    "identity": np.zeros_like,
+    "sin": lambda x: -np.sin(x),
+    "cos": lambda x: -np.cos(x),
+    "tanh": lambda x: -2.0 * np.tanh(x) * _sech_squared(x),
+    "sigmoid": lambda x: _sigmoid(x) * _sigmoid(-x) * (1.0 - 2.0 * _sigmoid(x)),
+    "relu": np.zeros_like,
+    "softplus": lambda x: _sigmoid(x) * _sigmoid(-x),
+    "exp": np.exp,
+    "square": lambda x: np.full_like(x, 2.0),
+    "inv_exp": lambda x: np.exp(-x),
+}
+
+
+def second_derivative(name: str, x: ArrayLike) -> tuple[Array, Array, Array]:
+    """Value, first and second derivative of the built-in activation ``name`` at ``x``."""
+    f, df = ACTIVATIONS[name]
+    array = _float64(x)
+    return f(array), df(array), SECOND_DERIVATIVES[name](array)
+
+
 # A built-in activation's name, or a pair (f, f') of NumPy functions with f' written by hand.
 Activation = Union[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]]
 
@@ -157,3 +179,35 @@ def value_and_grad(
     scale = 1.0 if reduction == "sum" else 1.0 / max(1, error.size)
     loss = float(scale * np.sum(error**2))
     return loss, vjp(x, w, activation, 2.0 * scale * error, bias, wrt)
+
+
+def hessian(
+    x: ArrayLike,
+    w: ArrayLike,
+    name: str,
+    wrt: str = "w",
+    bias: ArrayLike | None = None,
+    target: ArrayLike | None = None,
+    reduction: str = "sum",
+) -> Array:
+    """The Hessian of ``value_and_grad``'s loss w.r.t. one parameter, shape ``p.shape * 2``.
+
+    With c = d^2 L / dZ^2 = 2 scale (f'^2 + (Y - target) f'') elementwise (the loss is a sum of
+    elementwise terms of Z): W's Hessian entry ((i, j), (k, l)) is [j == l] sum_b X[b, i] X[b, k]
+    c[b, j]; X's entry ((b, i), (a, k)) is [a == b] sum_j W[i, j] W[k, j] c[b, j]; b's entry
+    (j, l) is [j == l] sum_b c[b, j].
+    """
+    f, df = ACTIVATIONS[name]
+    rows, w64, z, x_shape = _layer(x, w, bias)
+    error = f(z) - (0.0 if target is None else _float64(target).reshape(-1, z.shape[1]))
+    scale = 1.0 if reduction == "sum" else 1.0 / max(1, z.size)
+    c = 2.0 * scale * (df(z) ** 2 + error * SECOND_DERIVATIVES[name](z))
+    batch, inputs = rows.shape
+    outputs = w64.shape[1]
+    if wrt == "w":
+        h: Array = np.einsum("bi,bk,bj,jl->ijkl", rows, rows, c, np.eye(outputs))
+        return h.reshape(inputs, outputs, inputs, outputs)
+    if wrt == "x":
+        h = np.einsum("ij,kj,bj,ba->biak", w64, w64, c, np.eye(batch))
+        return h.reshape(x_shape + x_shape)
+    return np.diag(c.sum(axis=0))

@@ -2,7 +2,8 @@
 //   core/     Eigen's configuration, types, argument checks, the thread-pool split, products,
 //             the built-in activations and custom derivatives;
 //   article/  the article's API on Eigen::Tensor: seeding, the layer, the dynamic forward mode;
-//   fast/     reverse mode, chunked forward mode, the Jacobian, memory estimates, the mode switch;
+//   fast/     reverse mode, chunked forward mode, the Jacobian, second derivatives, memory
+//             estimates, the mode switch;
 //   traced/   activations as programs: the program, its interpreter, its step-by-step replay.
 // Include this header, or the ones you need, before any Eigen header.
 #pragma once
@@ -23,6 +24,7 @@
 #include "eigen_autodiff/fast/jacobian.hpp"
 #include "eigen_autodiff/fast/memory_estimates.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
+#include "eigen_autodiff/fast/second_order.hpp"
 #include "eigen_autodiff/fast/value_and_grad.hpp"
 #include "eigen_autodiff/traced/interpreter.hpp"
 #include "eigen_autodiff/traced/program.hpp"

@@ -17,7 +17,13 @@ namespace eigen_autodiff {
 template <typename S>
 plain_scalar_t<S> with_derivative(const S& x, const value_type_t<S>& fx,
                                   const value_type_t<S>& dfx) {
-  if constexpr (is_autodiff<S>::value) {
+  if constexpr (is_autodiff<S>::value && is_autodiff<value_type_t<S>>::value) {
+    // Nested (second derivatives): fx was computed from the value's formula, and its own
+    // derivatives follow that formula (softplus's through abs at 0, 1/exp(x)'s through an
+    // overflowing exp); the supplied derivative replaces them too.
+    const value_type_t<S> value(fx.value(), x.value().derivatives() * dfx.value());
+    return plain_scalar_t<S>(value, x.derivatives() * dfx);
+  } else if constexpr (is_autodiff<S>::value) {
     return plain_scalar_t<S>(fx, x.derivatives() * dfx);
   } else {
     static_cast<void>(x);

@@ -28,6 +28,19 @@ auto value_of(const S& x) {
 template <typename S>
 using value_type_t = decltype(value_of(std::declval<const S&>()));
 
+// The plain number at the bottom of a (possibly nested) AutoDiffScalar: T for T, for
+// AutoDiffScalar<Matrix<T, ...>> and for AutoDiffScalar<Matrix<AutoDiffScalar<...T...>, ...>>.
+template <typename S>
+struct innermost_value {
+  using type = S;
+};
+template <typename D>
+struct innermost_value<Eigen::AutoDiffScalar<D>> {
+  using type = typename innermost_value<value_type_t<Eigen::AutoDiffScalar<D>>>::type;
+};
+template <typename S>
+using innermost_value_t = typename innermost_value<S>::type;
+
 // The type that holds the result of an operation on S: S itself, or for an AutoDiffScalar over an
 // expression (2 * x) the AutoDiffScalar over a plain vector.
 template <typename S>
@@ -81,5 +94,30 @@ EIGEN_AUTODIFF_EXTRA_UNARY(atan, Scalar(1) / (Scalar(1) + v * v))
 EIGEN_AUTODIFF_EXTRA_UNARY(erf, Scalar(1.12837916709551257389615890312154517) * exp(-v * v))
 
 #undef EIGEN_AUTODIFF_EXTRA_UNARY
+
+// An AutoDiffScalar whose derivatives are AutoDiffScalars (nested, for second derivatives).
+template <typename Inner, int Rows, int Options, int MaxRows, int MaxCols>
+using NestedAutoDiffScalar =
+    AutoDiffScalar<Matrix<AutoDiffScalar<Inner>, Rows, 1, Options, MaxRows, MaxCols>>;
+
+// Eigen's abs multiplies the derivatives by the int +-1, and its pow(x, y) calls pow on two
+// AutoDiffScalars, which nested AutoDiffScalars cannot take; these more specialised overloads
+// are chosen for them. abs'(0) = 1, as Eigen's.
+template <typename Inner, int Rows, int Options, int MaxRows, int MaxCols>
+NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols> abs(
+    const NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols>& x) {
+  using std::abs;
+  using Value = AutoDiffScalar<Inner>;
+  const bool negative = x.value() < 0;
+  return {abs(x.value()), x.derivatives() * Value(negative ? -1 : 1)};
+}
+
+template <typename Inner, int Rows, int Options, int MaxRows, int MaxCols>
+NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols> pow(
+    const NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols>& x,
+    const typename internal::traits<Inner>::Scalar& y) {
+  const AutoDiffScalar<Inner>& v = x.value();
+  return {pow(v, y), x.derivatives() * AutoDiffScalar<Inner>(y * pow(v, y - 1))};
+}
 
 }  // namespace Eigen

@@ -94,6 +94,31 @@ std::uint64_t forward_dynamic_bytes(Index batch, Index inputs, Index outputs, Wa
   return saturating_mul(2, saturating_mul(scalars, per_scalar));
 }
 
+// Second derivatives of a parameter of `parameter_size` entries: the Hessian-vector product
+// (Z, its tangent and the result), the full Hessian (its entries, Z and the curvature), and the
+// VJP of the VJP (Z and five more B x M buffers, and the outputs).
+template <typename T>
+std::uint64_t hvp_bytes(Index batch, Index outputs, Index parameter_size) {
+  return detail::saturating_mul(
+      sizeof(T), detail::saturating_add(detail::saturating_mul(2, detail::product(batch, outputs)),
+                                        detail::count(parameter_size)));
+}
+
+template <typename T>
+std::uint64_t hessian_bytes(Index batch, Index outputs, Index parameter_size) {
+  return detail::saturating_mul(
+      sizeof(T),
+      detail::saturating_add(detail::product(parameter_size, parameter_size),
+                             detail::saturating_mul(2, detail::product(batch, outputs))));
+}
+
+template <typename T>
+std::uint64_t vjp_of_vjp_bytes(Index batch, Index inputs, Index outputs, Wanted wanted) {
+  return detail::saturating_mul(
+      sizeof(T), detail::saturating_add(detail::saturating_mul(7, detail::product(batch, outputs)),
+                                        wanted_entries(batch, inputs, outputs, wanted)));
+}
+
 // The Jacobian of Y (B x M) w.r.t. a parameter of `parameter_size` entries, plus Z.
 template <typename T>
 std::uint64_t jacobian_bytes(Index batch, Index outputs, Index parameter_size) {

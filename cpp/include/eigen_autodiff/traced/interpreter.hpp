@@ -39,12 +39,18 @@ constexpr int dispatch_code(Op op, Lane lane) {
   return static_cast<int>(op) * 2 + static_cast<int>(lane);
 }
 
-// A constant of type U: in the ad lane with zero derivatives as long as x's, so that arithmetic
-// never mixes an empty derivative vector with a full one.
+// A constant of type U: with zero derivatives on every level, a dynamic derivative vector as
+// long as x's, so that arithmetic never mixes an empty derivative vector with a full one.
 template <typename U, typename S>
-U constant_like(const S& x, value_type_t<S> k) {
+U constant_like(const S& x, innermost_value_t<S> k) {
   if constexpr (is_autodiff<U>::value) {
-    return U(k, U::DerType::Zero(x.derivatives().size()));
+    using Derivatives = typename U::DerType;
+    const auto value = constant_like<value_type_t<U>>(x, k);
+    if constexpr (Derivatives::SizeAtCompileTime == Eigen::Dynamic) {
+      return U(value, Derivatives::Zero(x.derivatives().size()));
+    } else {
+      return U(value, Derivatives::Zero());
+    }
   } else {
     static_cast<void>(x);
     return U(k);
@@ -64,6 +70,7 @@ struct Registers {
 template <typename S>
 void run_program(const std::vector<Instruction>& code, const Registers<S>& regs, Index n) {
   using V = value_type_t<S>;
+  using P = innermost_value_t<S>;
   using std::abs;
   using std::atan;
   using std::cos;
@@ -84,7 +91,8 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
   bool* const cond = regs.cond;
   const Index width = regs.width;
   for (const Instruction& in : code) {
-    const V k = static_cast<V>(in.constant);
+    // A plain number, which every level of a nested AutoDiffScalar takes.
+    const P k = static_cast<P>(in.constant);
     // Element i of a register of the lane (R) or of a condition register (C).
 #define EAD_R(field) r[in.field * width + i]
 #define EAD_C(field) cond[in.field * width + i]
@@ -132,11 +140,11 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(mul, EAD_R(dst) = EAD_R(a) * EAD_R(b))
       EAD_TRACED_CASE(div, EAD_R(dst) = EAD_R(a) / EAD_R(b))
       EAD_TRACED_CASE(maximum, {
-        const V a = value_of(EAD_R(a));
+        const auto a = value_of(EAD_R(a));
         EAD_R(dst) = (a > value_of(EAD_R(b)) || a != a) ? EAD_R(a) : EAD_R(b);
       })
       EAD_TRACED_CASE(minimum, {
-        const V a = value_of(EAD_R(a));
+        const auto a = value_of(EAD_R(a));
         EAD_R(dst) = (a < value_of(EAD_R(b)) || a != a) ? EAD_R(a) : EAD_R(b);
       })
       EAD_TRACED_CASE(add_const, EAD_R(dst) = EAD_R(a) + k)
@@ -145,9 +153,16 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(div_const, EAD_R(dst) = EAD_R(a) / k)
       EAD_TRACED_CASE(const_div, EAD_R(dst) = k / EAD_R(a))
       EAD_TRACED_CASE(pow_const, EAD_R(dst) = pow(EAD_R(a), k))
-      // k ** a = exp(a log k); its value from pow itself (exact for 2 ** 10).
+      // k ** a = exp(a log k); on plain values from pow itself (exact for 2 ** 10).
       EAD_TRACED_CASE(const_pow, {
-        const V p = pow(k, value_of(EAD_R(a)));
+        using W = value_type_t<U>;
+        const W v = value_of(EAD_R(a));
+        W p;
+        if constexpr (is_autodiff<W>::value) {
+          p = exp(v * log(k));
+        } else {
+          p = pow(k, v);
+        }
         if constexpr (is_autodiff<U>::value) {
           EAD_R(dst) = with_derivative(EAD_R(a), p, p * log(k));
         } else {

@@ -1,0 +1,247 @@
+// Second derivatives by nested AutoDiffScalar, the classic way to get Hessians from Eigen's
+// AutoDiff: an AutoDiffScalar whose value and derivatives are themselves AutoDiffScalars. The inner
+// level carries d/dz, the outer level a tangent, so one evaluation gives f, f', and f'' along the
+// tangent. On top of it: the activation's second derivative, the Hessian-vector product of the
+// layer's loss by forward-over-reverse (a tangent through the reverse pass), its full Hessian from
+// the layer's structure, and the VJP of the VJP that frameworks need to differentiate twice.
+#pragma once
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "eigen_autodiff/fast/jacobian.hpp"
+#include "eigen_autodiff/fast/reverse.hpp"
+
+namespace eigen_autodiff {
+
+// An AutoDiffScalar over one-derivative AutoDiffScalars: value and derivative both carry d/dz.
+template <typename T>
+using SecondOrderAD = Eigen::AutoDiffScalar<Eigen::Matrix<ScalarAD<T>, 1, 1>>;
+
+namespace detail {
+// z seeded on both levels: inner derivative 1 (d/dz), outer derivative the tangent t, whose own
+// derivative is 0 (the tangent does not move with z).
+template <typename T>
+SecondOrderAD<T> seeded_twice(T z, T t) {
+  using Inner = ScalarAD<T>;
+  return SecondOrderAD<T>(Inner(z, 1, 0),
+                          Eigen::Matrix<Inner, 1, 1>(Inner(t, Eigen::Matrix<T, 1, 1>(T(0)))));
+}
+
+// f'' t from an evaluation at seeded_twice(z, t).
+template <typename T>
+T second_along(const SecondOrderAD<T>& y) {
+  return y.derivatives()(0).derivatives()(0);
+}
+}  // namespace detail
+
+// Value, first and second derivative of an activation at each of n points, from nested
+// AutoDiffScalars: value[k] = f(x[k]), first[k] = f'(x[k]), second[k] = f''(x[k]).
+template <typename T, typename Act>
+void second_derivative(const Act& activation, const T* x, T* value, T* first, T* second, Index n) {
+  if (n < 0) {
+    throw std::invalid_argument("second_derivative: n must be non-negative, got " +
+                                std::to_string(n));
+  }
+  if (n > 0 && (x == nullptr || value == nullptr || first == nullptr || second == nullptr)) {
+    throw std::invalid_argument("second_derivative: null pointer for " + std::to_string(n) +
+                                " values");
+  }
+  for (Index k = 0; k < n; ++k) {
+    const SecondOrderAD<T> y = activation(detail::seeded_twice(x[k], T(1)));
+    value[k] = y.value().value();
+    first[k] = y.derivatives()(0).value();
+    second[k] = detail::second_along(y);
+  }
+}
+
+namespace detail {
+// For each element of z (with loss's target): the loss term's second derivative along dz,
+// d^2 term / dz^2 * dz, from the term evaluated on nested AutoDiffScalars. Replaces dz.
+template <typename T, typename Device, typename Act>
+void loss_term_second_along(const Device& device, const Act& activation,
+                            const SquaredError<T>& loss, const T* z, T* dz, Index n) {
+  const T scale = static_cast<T>(loss.scale);
+  for_each_block(device, n, [&](Index, Index first, Index last) {
+    for (Index k = first; k < last; ++k) {
+      const T target = loss.target ? loss.target[k] : T(0);
+      const SecondOrderAD<T> y = activation(seeded_twice(z[k], dz[k]));
+      const SecondOrderAD<T> error = y - target;
+      dz[k] = second_along(SecondOrderAD<T>(scale * (error * error)));
+    }
+  });
+}
+}  // namespace detail
+
+// H v for the Hessian H of L = scale * sum((act(X.W + b) - target)^2) w.r.t. one parameter and v
+// of its shape, by forward-over-reverse: the tangent of Z along v (X.v, v.W or v itself) rides
+// through the loss's gradient dL/dZ on nested AutoDiffScalars, then through the backward
+// product of that parameter. out has the parameter's shape.
+template <typename T, typename Device, typename Act>
+void hessian_vector_product(const Device& device, const DenseLayer<T>& layer, const Act& activation,
+                            const SquaredError<T>& loss, ForwardWrt wrt, const T* v, T* out) {
+  const Index batch = layer.batch();
+  const Index inputs = layer.inputs();
+  const Index outputs = layer.outputs();
+  check_buffer(v, parameter_size(layer, wrt), "hessian_vector_product: vector");
+  check_buffer(out, parameter_size(layer, wrt), "hessian_vector_product: out");
+  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
+  AlignedVector<T> dz(z.size());
+  MatrixView<T> dz_view(dz.data(), batch, outputs);
+  pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
+  switch (wrt) {
+    case ForwardWrt::w:
+      contract_into(device, layer.x, ConstMatrixView<T>(v, inputs, outputs), dz_view);
+      break;
+    case ForwardWrt::x:
+      contract_into(device, ConstMatrixView<T>(v, batch, inputs), layer.w, dz_view);
+      break;
+    case ForwardWrt::b:
+      dz_view.setZero();
+      add_to_rows(device, v, dz_view);
+      break;
+  }
+  detail::loss_term_second_along(device, activation, loss, z.data(), dz.data(), z.size());
+  // W is held fixed when X moves and the other way round: only the moving parameter's own
+  // backward product carries the tangent.
+  LayerGradients<T> grads;
+  (wrt == ForwardWrt::w ? grads.dw : wrt == ForwardWrt::x ? grads.dx : grads.db) = out;
+  backward_products(device, layer, ConstMatrixView<T>(dz.data(), batch, outputs), grads);
+}
+
+// The full Hessian of L w.r.t. one parameter p, written into out as p.shape + p.shape (the
+// layout of jax.hessian). The layer's structure gives it without a pass per entry: with
+// c = d^2 L / dZ^2 elementwise (nested AutoDiffScalars), W's Hessian is block diagonal over
+// output columns, H_j = X^T diag(c[:, j]) X; X's over rows, H_b = W diag(c[b, :]) W^T; b's
+// diagonal, the column sums of c.
+template <typename T, typename Device, typename Act>
+void hessian(const Device& device, const DenseLayer<T>& layer, const Act& activation,
+             const SquaredError<T>& loss, ForwardWrt wrt, T* out) {
+  const Index batch = layer.batch();
+  const Index inputs = layer.inputs();
+  const Index outputs = layer.outputs();
+  const Index size = parameter_size(layer, wrt);
+  check_buffer(out, size * size, "hessian: out");
+  std::fill(out, out + size * size, T(0));
+  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
+  AlignedVector<T> c(z.size(), T(1));
+  pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
+  detail::loss_term_second_along(device, activation, loss, z.data(), c.data(), z.size());
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const Matrix> x(layer.x.data(), batch, inputs);
+  const Eigen::Map<const Matrix> w(layer.w.data(), inputs, outputs);
+  const Eigen::Map<const Matrix> curvature(c.data(), batch, outputs);
+  switch (wrt) {
+    case ForwardWrt::w:
+      // Entry ((i, j), (k, l)) at (i*M + j)*size + k*M + l, non-zero for j == l.
+      parallel_for(device, outputs, 2.0 * batch * inputs * inputs, [&](Index j) {
+        const Matrix block = x.transpose() * curvature.col(j).asDiagonal() * x;
+        for (Index i = 0; i < inputs; ++i) {
+          for (Index k = 0; k < inputs; ++k) {
+            out[(i * outputs + j) * size + k * outputs + j] = block(i, k);
+          }
+        }
+      });
+      break;
+    case ForwardWrt::x:
+      // Entry ((b, i), (a, k)) at (b*N + i)*size + a*N + k, non-zero for a == b.
+      parallel_for(device, batch, 2.0 * outputs * inputs * inputs, [&](Index b) {
+        const Matrix block = w * curvature.row(b).transpose().asDiagonal() * w.transpose();
+        for (Index i = 0; i < inputs; ++i) {
+          for (Index k = 0; k < inputs; ++k) {
+            out[(b * inputs + i) * size + b * inputs + k] = block(i, k);
+          }
+        }
+      });
+      break;
+    case ForwardWrt::b: {
+      std::vector<T> diagonal(static_cast<std::size_t>(outputs));
+      column_sums(device, ConstMatrixView<T>(c.data(), batch, outputs), diagonal.data());
+      for (Index j = 0; j < outputs; ++j) {
+        out[j * size + j] = diagonal[static_cast<std::size_t>(j)];
+      }
+      break;
+    }
+  }
+}
+
+// Where the second-order VJP writes: the gradients of <(gx, gw, gb), layer_vjp(x, w, b, ct)>
+// w.r.t. X, W, b and the cotangent ct; null for the ones not wanted.
+template <typename T>
+struct SecondOrderGradients {
+  T* dx = nullptr;
+  T* dw = nullptr;
+  T* db = nullptr;
+  T* dcotangent = nullptr;
+};
+
+// The VJP of layer_vjp, so that a framework differentiates the layer twice (double backward).
+// layer_vjp gives (G W^T, X^T G, colsum G) with G = ct * act'(Z); for upstream gradients gx, gw,
+// gb of those (null: zero), with R = gx.W + X.gw + gb and act', act'' from nested
+// AutoDiffScalars:
+//   d/dct = act'(Z) R;  with Zbar = ct act''(Z) R:  d/dX = Zbar W^T + G gw^T,
+//   d/dW = X^T Zbar + gx^T G,  d/db = colsum(Zbar).
+template <typename T, typename Device, typename Act>
+void layer_vjp_of_vjp(const Device& device, const DenseLayer<T>& layer, const Act& activation,
+                      const T* cotangent, const T* gx, const T* gw, const T* gb,
+                      const SecondOrderGradients<T>& grads) {
+  const Index batch = layer.batch();
+  const Index inputs = layer.inputs();
+  const Index outputs = layer.outputs();
+  const Index size = batch * outputs;
+  check_buffer(cotangent, size, "layer_vjp_of_vjp: cotangent");
+  AlignedVector<T> z(static_cast<std::size_t>(size));
+  AlignedVector<T> first(z.size()), second(z.size()), r(z.size()), g(z.size());
+  MatrixView<T> r_view(r.data(), batch, outputs);
+  pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
+  // R = gx.W + X.gw + gb.
+  if (gx != nullptr) {
+    contract_into(device, ConstMatrixView<T>(gx, batch, inputs), layer.w, r_view);
+  } else {
+    r_view.setZero();
+  }
+  if (gw != nullptr) {
+    AlignedVector<T> product(z.size());
+    contract_into(device, layer.x, ConstMatrixView<T>(gw, inputs, outputs),
+                  MatrixView<T>(product.data(), batch, outputs));
+    for (Index k = 0; k < size; ++k) {
+      r[static_cast<std::size_t>(k)] += product[static_cast<std::size_t>(k)];
+    }
+  }
+  add_to_rows(device, gb, r_view);
+  for_each_block(device, size, [&](Index, Index begin, Index end) {
+    std::vector<T> value(static_cast<std::size_t>(end - begin));
+    second_derivative(activation, z.data() + begin, value.data(), first.data() + begin,
+                      second.data() + begin, end - begin);
+    for (Index k = begin; k < end; ++k) {
+      g[k] = cotangent[k] * first[k];
+      if (grads.dcotangent != nullptr) {
+        grads.dcotangent[k] = first[k] * r[k];
+      }
+      // Zbar, in place of z.
+      z[k] = cotangent[k] * second[k] * r[k];
+    }
+  });
+  const ConstMatrixView<T> z_bar(z.data(), batch, outputs);
+  const ConstMatrixView<T> g_view(g.data(), batch, outputs);
+  backward_products(device, layer, z_bar, {grads.dx, grads.dw, grads.db});
+  if (grads.dx != nullptr && gw != nullptr) {
+    AlignedVector<T> product(static_cast<std::size_t>(batch * inputs));
+    contract(device, g_view, ConstMatrixView<T>(gw, inputs, outputs), Transpose::b,
+             MatrixView<T>(product.data(), batch, inputs));
+    for (Index k = 0; k < batch * inputs; ++k) {
+      grads.dx[k] += product[static_cast<std::size_t>(k)];
+    }
+  }
+  if (grads.dw != nullptr && gx != nullptr) {
+    AlignedVector<T> product(static_cast<std::size_t>(inputs * outputs));
+    contract(device, ConstMatrixView<T>(gx, batch, inputs), g_view, Transpose::a,
+             MatrixView<T>(product.data(), inputs, outputs));
+    for (Index k = 0; k < inputs * outputs; ++k) {
+      grads.dw[k] += product[static_cast<std::size_t>(k)];
+    }
+  }
+}
+
+}  // namespace eigen_autodiff
