@@ -88,6 +88,19 @@ def test_custom_layer_on_the_articles_input(cpp_build: Path) -> None:
     assert_matches_reference(result["y"], reference.forward(ARTICLE_INPUT, w, "sin"), np.float32)
 
 
+def test_hessian_example_prints_second_derivatives(cpp_build: Path) -> None:
+    out = run(example(cpp_build, "hessian"))
+    assert "second derivative -0.0799625" in out  # s(1 - s)(1 - 2s) at 2
+    result = json.loads(run(example(cpp_build, "hessian"), "--json", "2"))
+    s = 1 / (1 + math.exp(-2.0))
+    assert result["second"] == pytest.approx(s * (1 - s) * (1 - 2 * s), rel=1e-15)
+    w = np.array(result["w"])
+    # The kernel's float32 entries, as the example computes on them in double.
+    exact = reference.hessian(ARTICLE_INPUT.astype(np.float32), w.astype(np.float32), "sin", "w")
+    h = np.array(result["hessian_w"]).reshape(exact.shape)
+    assert_matches_reference(h, exact, np.float64)
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 3, 2), (6, 4, 5), (1, 7, 3)])
 def test_custom_layer_examples_match_reference(
     cpp_build: Path, tmp_path: Path, shape: tuple[int, int, int], rng: np.random.Generator

@@ -5,6 +5,7 @@
 #include "eigen_autodiff/fast/forward.hpp"
 #include "eigen_autodiff/fast/jacobian.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
+#include "eigen_autodiff/fast/second_order.hpp"
 #include "eigen_autodiff/fast/value_and_grad.hpp"
 
 #include <random>
@@ -80,7 +81,19 @@ using Serial = Eigen::DefaultDevice;
   template std::uint64_t ead::forward_bytes<T, 8>(ead::Index, ead::Index, ead::Index,            \
                                                   ead::Wanted);                                  \
   template std::uint64_t ead::reverse_bytes<T>(ead::Index, ead::Index, ead::Index, ead::Wanted); \
-  template std::uint64_t ead::jacobian_bytes<T>(ead::Index, ead::Index, ead::Index);
+  template std::uint64_t ead::jacobian_bytes<T>(ead::Index, ead::Index, ead::Index);             \
+  template void ead::second_derivative(const Sin&, const T*, T*, T*, T*, ead::Index);            \
+  template void ead::hessian_vector_product(const Pool&, const ead::DenseLayer<T>&, const Sin&,  \
+                                            const ead::SquaredError<T>&, ead::ForwardWrt,        \
+                                            const T*, T*);                                       \
+  template void ead::hessian(const Pool&, const ead::DenseLayer<T>&, const Sin&,                 \
+                             const ead::SquaredError<T>&, ead::ForwardWrt, T*);                  \
+  template void ead::layer_vjp_of_vjp(const Pool&, const ead::DenseLayer<T>&, const Sin&,        \
+                                      const T*, const T*, const T*, const T*,                    \
+                                      const ead::SecondOrderGradients<T>&);                      \
+  template std::uint64_t ead::hvp_bytes<T>(ead::Index, ead::Index, ead::Index);                  \
+  template std::uint64_t ead::hessian_bytes<T>(ead::Index, ead::Index, ead::Index);              \
+  template std::uint64_t ead::vjp_of_vjp_bytes<T>(ead::Index, ead::Index, ead::Index, ead::Wanted);
 INSTANTIATE_FORWARD(float)
 INSTANTIATE_FORWARD(double)
 template void ead::contract(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<float>,
@@ -238,6 +251,50 @@ void modes_vjp_jvp_and_jacobian_agree() {
   }
 }
 
+// The Hessian-vector product is the Hessian times the vector, for every activation and
+// parameter; the sigmoid's second derivative at 2 is s(1 - s)(1 - 2s).
+template <typename T>
+void second_order_is_consistent() {
+  std::mt19937 gen(7);
+  Eigen::ThreadPool pool(2);
+  Eigen::ThreadPoolDevice device(&pool, 2);
+  const ead::Index b = 4, n = 3, m = 2;
+  const auto x = random_tensor<T>(gen, b, n);
+  const auto w = random_tensor<T>(gen, n, m);
+  const auto bias = random_tensor<T>(gen, 1, m);
+  const auto target = random_tensor<T>(gen, b, m);
+  const ead::DenseLayer<T> layer(ead::ConstMatrixView<T>(x.data(), b, n),
+                                 ead::ConstMatrixView<T>(w.data(), n, m), bias.data());
+  const ead::SquaredError<T> loss{target.data(), 1.0};
+  for (ead::Activation named : ead::all_activations) {
+    ead::visit_activation(named, [&](const auto& activation) {
+      for (const auto wrt : {ead::ForwardWrt::w, ead::ForwardWrt::x, ead::ForwardWrt::b}) {
+        const ead::Index size = ead::parameter_size(layer, wrt);
+        const auto v = random_tensor<T>(gen, 1, size);
+        std::vector<T> h(size * size), hv(size);
+        ead::hessian(device, layer, activation, loss, wrt, h.data());
+        ead::hessian_vector_product(device, layer, activation, loss, wrt, v.data(), hv.data());
+        T scale = 0;
+        for (const T entry : h) {
+          scale = std::max(scale, std::abs(entry));
+        }
+        for (ead::Index i = 0; i < size; ++i) {
+          T expected = 0;
+          for (ead::Index j = 0; j < size; ++j) {
+            expected += h[i * size + j] * v.data()[j];
+          }
+          CHECK(std::abs(hv[i] - expected) <= 100 * tolerance<T>() * (1 + scale));
+        }
+      }
+    });
+  }
+  const T two = 2;
+  T value = 0, first = 0, second = 0;
+  ead::second_derivative(ead::activations::Sigmoid{}, &two, &value, &first, &second, 1);
+  const T s = T(1) / (T(1) + std::exp(-two));
+  CHECK_CLOSE(second, s * (1 - s) * (1 - 2 * s), 10 * tolerance<T>());
+}
+
 // The three products, in the calling thread (dense product) and on two threads (Tensor
 // contraction), against a plain triple loop.
 template <typename T>
@@ -366,6 +423,8 @@ int main() {
   conventions_at_kinks<float>();
   conventions_at_kinks<double>();
   modes_vjp_jvp_and_jacobian_agree<float>();
+  second_order_is_consistent<float>();
+  second_order_is_consistent<double>();
   modes_vjp_jvp_and_jacobian_agree<double>();
   contractions_match_a_plain_loop<float>();
   contractions_match_a_plain_loop<double>();
