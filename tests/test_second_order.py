@@ -185,3 +185,18 @@ def test_supplied_derivatives_hold_on_both_nested_levels() -> None:
         h = ead.hessian(x + 1.0, w, "softplus", wrt, bias=np.full(2, -2.0), target=np.ones(2))
         exact = reference.hessian(x + 1.0, w, "softplus", wrt, np.full(2, -2.0), np.ones(2))
         assert_close_at_scale(h, exact, np.float64, f"softplus Hessian at Z = 0 w.r.t. {wrt}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_check_grad_checks_second_derivatives(dtype: Any, rng: np.random.Generator) -> None:
+    x = np.linspace(-3, 3, 13).astype(dtype)
+    for activation in ("sigmoid", "tanh", lambda v: v * ead.sigmoid(v)):
+        assert ead.check_grad(activation, x, order=2).passed
+    # A jump in the first derivative (relu' at 0), where f'' = 0 by convention: reported, as a
+    # kink is at first order.
+    assert not ead.check_grad("relu", np.array([0.0], dtype), order=2).passed
+    layer_x, w, _, _ = layer(rng, dtype)
+    report = ead.check_layer_grad(layer_x, w, "tanh", wrt=("w", "x", "b"), order=2)
+    assert report.passed, report
+    with pytest.raises(ValueError, match=r"order must be 1 .* or 2"):
+        ead.check_grad("sin", x, order=3)

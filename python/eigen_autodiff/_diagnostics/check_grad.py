@@ -18,8 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import reference
 from .._arrays import as_float_arrays
-from .._derivative import derivative
-from .._layer import Mode, Wrt, parse_wrt, value_and_grad
+from .._derivative import derivative, second_derivative
+from .._layer import Mode, Wrt, hvp, parse_wrt, value_and_grad
 from . import finite_differences as fd
 
 # Tolerances of torch.autograd.gradcheck (float64) and jax.test_util.check_grads (float32).
@@ -152,26 +152,38 @@ def _report(
     return report
 
 
-def _activation_check(activation: Any, x: ArrayLike, raise_on_failure: bool) -> GradCheckReport:
+def _check_order(order: object) -> int:
+    if order not in (1, 2) or isinstance(order, bool):
+        raise ValueError(f"order must be 1 (gradients) or 2 (second derivatives), got {order!r}")
+    return int(order)
+
+
+def _activation_check(
+    activation: Any, x: ArrayLike, raise_on_failure: bool, order: int
+) -> GradCheckReport:
     (points,) = as_float_arrays(x=x)
     dtype = points.dtype
     rtol, atol = TOLERANCES[dtype]
-    _, slope = derivative(activation, points)
+
+    def ad(at: NDArray[Any]) -> Any:
+        """The derivative of the order checked, and the function finite differences take."""
+        if order == 1:
+            return derivative(activation, at)[1], derivative(activation, at)[0]
+        _, first, second = second_derivative(activation, at)
+        return second, first
+
+    slope, _ = ad(points)
     # Finite differences in float64 at the points as the dtype represents them.
     at = points.astype(np.float64)
-    estimate = fd.derivative_estimate(lambda p: derivative(activation, p)[0], at).derivative
-    comparisons = [
-        _compare(
-            "central finite differences (float64)", slope, estimate.reshape(at.shape), rtol, atol
-        )
-    ]
+    estimate = fd.derivative_estimate(lambda p: ad(p)[1], at).derivative
+    against = "central finite differences" + ("" if order == 1 else " of the AD derivative")
+    comparisons = [_compare(f"{against} (float64)", slope, estimate.reshape(at.shape), rtol, atol)]
     if isinstance(activation, str) and activation in reference.ACTIVATIONS:
-        _, exact = reference.activation(activation, at)
+        exact = reference.second_derivative(activation, at)[order]
         comparisons.append(_compare("the NumPy reference", slope, exact, rtol, atol))
     if dtype == np.float32:
-        _, slope64 = derivative(activation, at)
-        comparisons.append(_compare("the float64 AD derivative", slope, slope64, rtol, atol))
-    what = f"activation {_name(activation)}"
+        comparisons.append(_compare("the float64 AD derivative", slope, ad(at)[0], rtol, atol))
+    what = f"activation {_name(activation)}" + ("" if order == 1 else ", second derivative")
     return _report(what, dtype, comparisons, raise_on_failure, _ELEMENTWISE_METHOD)
 
 
@@ -185,6 +197,7 @@ def check_layer_grad(
     raise_on_failure: bool = False,
     directions: int = 2,
     seed: int = 0,
+    order: int = 1,
 ) -> GradCheckReport:
     """Check the gradients of the layer's loss ``sum(activation(x @ w)**2)`` computed by AD.
 
@@ -197,9 +210,15 @@ def check_layer_grad(
     (rtol 1e-3, atol 1e-5), check_grads' in float32 (2e-3). With ``raise_on_failure=True`` a
     failure raises :class:`GradCheckError`.
 
+    With ``order=2`` the second derivatives are checked instead: the Hessian-vector product
+    ``H v`` (``ead.hvp``) dotted with a second direction ``u`` against finite differences of
+    ``u . gradient`` along ``v``, and for built-ins against the reference's Hessian.
+
     Example:
         >>> import numpy as np, eigen_autodiff as ead
         >>> x, w = np.linspace(-1, 1, 6).reshape(2, 3), np.full((3, 2), 0.5)
+        >>> ead.check_layer_grad(x, w, "tanh", wrt=("w", "x"), order=2).passed
+        True
         >>> report = ead.check_layer_grad(x, w, "tanh", wrt=("w", "x"))
         >>> report.passed, len(report.comparisons)  # directions and reference, for w and x
         (True, 4)
@@ -209,6 +228,8 @@ def check_layer_grad(
     """
     if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
         raise ValueError(f"directions must be a positive int, got {directions!r}")
+    if _check_order(order) == 2:
+        return _layer_second_order_check(x, w, activation, wrt, raise_on_failure, directions, seed)
     items = parse_wrt(wrt)
     x_array, w_array = as_float_arrays(x=x, w=w)
     dtype = x_array.dtype
@@ -258,6 +279,72 @@ def check_layer_grad(
     return _report(what, dtype, comparisons, raise_on_failure, method)
 
 
+def _layer_second_order_check(
+    x: ArrayLike,
+    w: ArrayLike,
+    activation: Any,
+    wrt: Wrt,
+    raise_on_failure: bool,
+    directions: int,
+    seed: int,
+) -> GradCheckReport:
+    items = parse_wrt(wrt)
+    x_array, w_array = as_float_arrays(x=x, w=w)
+    dtype = x_array.dtype
+    rtol, atol = TOLERANCES[dtype]
+    x64, w64 = x_array.astype(np.float64), w_array.astype(np.float64)
+    parameters = {"x": x64, "w": w64, "b": np.zeros(w64.shape[1])}
+    comparisons = []
+    for number, name in enumerate(items):
+        base = parameters[name]
+        along_ad, along_fd = [], []
+        for k in range(directions):
+            v = fd.random_direction(base.shape, seed=seed + 1000 * number + k)
+            u = fd.random_direction(base.shape, seed=seed + 1000 * number + k + 500)
+            hv = hvp(x_array, w_array, activation, v.astype(dtype), wrt=name)
+            along_ad.append(float(np.sum(np.asarray(hv, np.float64) * u)))
+
+            def gradient_along_u(
+                value: NDArray[np.float64], name: str = name, u: NDArray[np.float64] = u
+            ) -> float:
+                args = {**parameters, name: value}
+                _, (grad,) = value_and_grad(
+                    args["x"], args["w"], activation, wrt=(name,), bias=args["b"]
+                )
+                return float(np.sum(grad * u))
+
+            along_fd.append(fd.directional_derivative(gradient_along_u, base, v)[0])
+        comparisons.append(
+            _compare(
+                f"central finite differences of the AD gradient w.r.t. {name} along "
+                f"{directions} random directions (float64)",
+                np.array(along_ad),
+                np.array(along_fd),
+                rtol,
+                atol,
+                label=name,
+            )
+        )
+        if isinstance(activation, str) and activation in reference.ACTIVATIONS:
+            h = reference.hessian(x64, w64, activation, name)
+            v = fd.random_direction(base.shape, seed=seed)
+            ours = hvp(x_array, w_array, activation, v.astype(dtype), wrt=name)
+            exact = np.tensordot(h, v, axes=v.ndim)
+            comparisons.append(
+                _compare(
+                    f"the NumPy reference Hessian w.r.t. {name}",
+                    ours,
+                    exact,
+                    rtol,
+                    atol,
+                    label=name,
+                )
+            )
+    what = f"layer {_name(activation)}, second derivatives, X {x_array.shape}, W {w_array.shape}"
+    method = f"directional finite differences of the gradient, {directions} directions"
+    return _report(what, dtype, comparisons, raise_on_failure, method)
+
+
 def _name(activation: Any) -> str:
     return activation if isinstance(activation, str) else getattr(activation, "__name__", "f")
 
@@ -270,6 +357,7 @@ def check_grad(
     *,
     mode: Mode = "reverse",
     raise_on_failure: bool = False,
+    order: int = 1,
 ) -> GradCheckReport:
     """Check AD derivatives against finite differences, the reference and float64.
 
@@ -285,7 +373,9 @@ def check_grad(
     at 1), with the NumPy reference for built-in activations, and for float32 with the float64
     AD result, using gradcheck's tolerances in float64 (rtol 1e-3, atol 1e-5) and check_grads'
     in float32 (2e-3). At a kink the finite difference is the symmetric quotient, so relu at 0
-    is reported as a disagreement, as gradcheck does.
+    is reported as a disagreement, as gradcheck does. ``order=2`` checks second derivatives:
+    ``ead.second_derivative`` against finite differences of the AD derivative, and for the
+    layer as :func:`check_layer_grad` does.
 
     Example:
         >>> import numpy as np, eigen_autodiff as ead
@@ -294,10 +384,12 @@ def check_grad(
         >>> report = ead.check_grad(np.ones((2, 3)), np.full((3, 2), 0.5), "sin", wrt=("w", "x"))
         >>> report.passed, report.max_rel_error < 1e-6
         (True, True)
+        >>> ead.check_grad("sigmoid", np.linspace(-3, 3, 7), order=2).passed
+        True
 
     """
     if activation is None and (isinstance(first, str) or callable(first)):
-        return _activation_check(first, second, raise_on_failure)
+        return _activation_check(first, second, raise_on_failure, _check_order(order))
     if activation is None:
         raise TypeError(
             "check_grad(x, w, activation, ...) checks a layer and needs its activation (there is "
@@ -312,6 +404,7 @@ def check_grad(
         wrt,
         mode=mode,
         raise_on_failure=raise_on_failure,
+        order=order,
     )
 
 
