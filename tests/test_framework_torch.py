@@ -200,9 +200,8 @@ def torch_layer(inputs: int, outputs: int, activation: str) -> Any:
 
 
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
-def test_training_gives_the_loss_curve_of_a_torch_network(
-    rng: np.random.Generator, dtype: str
-) -> None:
+def test_training_gives_the_loss_curve_of_a_torch_network(dtype: str) -> None:
+    rng = np.random.default_rng(1)  # one fixed problem: how far 20 steps get depends on it
     torch_dtype = DTYPES[dtype]
     theirs = two_layer_network(torch_layer).to(torch_dtype)
     ours = two_layer_network(lambda n, m, act: CustomLayer(n, m, act)).to(torch_dtype)
