@@ -77,7 +77,9 @@ def custom_layer(x: Any, w: Any, activation: ActivationLike = "sin", bias: Any =
     out_shape = x.shape[:-1].concatenate(w.shape[-1:])
 
     def host_forward(*arrays: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        return ead.forward(*arrays[:2], activation, *arrays[2:]).astype(dtype.as_numpy_dtype)
+        x, w, *bias = arrays
+        y = ead.forward(x, w, activation, bias[0] if bias else None)
+        return y.astype(dtype.as_numpy_dtype)
 
     def host_vjp(*arrays: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
         x, w, cotangent, *bias = arrays
@@ -103,8 +105,8 @@ def custom_layer(x: Any, w: Any, activation: ActivationLike = "sin", bias: Any =
     return layer(*tensors)
 
 
-@keras.saving.register_keras_serializable(package="eigen_autodiff")  # type: ignore[untyped-decorator]
-class CustomLayer(keras.layers.Layer):  # type: ignore[misc]
+@keras.saving.register_keras_serializable(package="eigen_autodiff")
+class CustomLayer(keras.layers.Layer):
     """The article's layer ``activation(inputs @ kernel + bias)``, gradients from C++.
 
     Like ``keras.layers.Dense(units, use_bias=use_bias)``: ``kernel`` has shape

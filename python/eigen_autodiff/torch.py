@@ -44,7 +44,8 @@ _NAMES = ("x", "w", "b")
 
 def _as_numpy(tensor: torch.Tensor) -> np.ndarray[Any, Any]:
     # A view, no copy: detach drops the graph, resolve_* materialise lazy conj/neg bits only.
-    return tensor.detach().resolve_conj().resolve_neg().numpy()
+    array: np.ndarray[Any, Any] = tensor.detach().resolve_conj().resolve_neg().numpy()
+    return array
 
 
 def _check(name: str, tensor: Any) -> None:
