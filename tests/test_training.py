@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -93,3 +94,33 @@ def test_defaults_reach_95_percent_within_a_minute() -> None:
     _, history = train(progress=False)
     assert history.test_accuracy[-1] >= 0.95
     assert history.seconds < 60
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@needs_examples
+def test_the_readme_training_command_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    text = README.read_text(encoding="utf-8")
+    command = re.search(r"&& (python -m eigen_autodiff train[^\n`]*)", text)
+    assert command, "the README shows no training command"
+    shown = re.search(r"```text\n(epoch 1/.*?)```", text, re.DOTALL)
+    assert shown, "the README shows no training output"
+    args = command.group(1).split()
+    result = subprocess.run(
+        [sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    shown_lines = shown.group(1).strip().splitlines()
+    # The same lines, bar the measured numbers (time; a different CPU may round apart).
+
+    def shape(line: str) -> str:
+        return re.sub(r"\d+\.\d+", "#", line)
+
+    assert [shape(line) for line in lines] == [
+        shape(line) for line in shown_lines if not line.startswith(("epoch", "..."))
+    ]
+    assert re.fullmatch(r"test accuracy (0\.9[5-9]|1\.00)", lines[-1]), lines[-1]
+    assert (tmp_path / "training.png").read_bytes().startswith(b"\x89PNG")

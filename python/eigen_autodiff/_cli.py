@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also draw value, AD and finite-difference derivatives around the points "
         "(needs matplotlib: pip install 'eigen-autodiff[plot]')",
     )
-    from ._training import add_train_parser
+    from eigen_autodiff._training import add_train_parser
 
     add_train_parser(commands)
     return parser
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "diagnose":
         return _diagnose_command(args, parser)
     if args.command == "train":
-        from ._training import train_command
+        from eigen_autodiff._training import train_command
 
         return train_command(args)
     print(walkthrough(seed=args.seed, dtype=args.dtype))

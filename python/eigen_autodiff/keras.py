@@ -31,7 +31,7 @@ except ImportError as error:  # the framework is an optional extra
 import numpy as np
 
 import eigen_autodiff as ead
-from eigen_autodiff._activation_spec import ActivationLike
+from eigen_autodiff import ActivationLike
 
 __all__ = ["CustomLayer", "custom_layer"]
 
