@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +37,15 @@ def test_missing_requirements_are_named_with_the_pip_command(
     argv: list[str],
     expected: str,
 ) -> None:
-    for name in hidden:
-        monkeypatch.setitem(sys.modules, name, None)  # find_spec then reports it missing
+    # find_spec reports a module missing when sys.modules holds None for it, and present when
+    # it holds a module with a spec: the outcome does not depend on what is installed here.
+    for name in ("sklearn", "tqdm", "matplotlib"):
+        if name in hidden:
+            monkeypatch.setitem(sys.modules, name, None)
+        elif name not in sys.modules:
+            present = types.ModuleType(name)
+            present.__spec__ = importlib.machinery.ModuleSpec(name, None)
+            monkeypatch.setitem(sys.modules, name, present)
     assert main(["train", *argv]) == 2
     out, err = capsys.readouterr()
     assert out == ""
