@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(needs matplotlib: pip install matplotlib); without an extension, .png is added",
     )
     diagnose.set_defaults(diagnose_parser=diagnose)
+    from .._training import add_train_parser
+
+    add_train_parser(commands)
     return parser
 
 
@@ -169,5 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_negative_values_as_values(sys.argv[1:] if argv is None else argv))
     if args.command == "diagnose":
         return _diagnose_command(args)
+    if args.command == "train":
+        from .._training import train_command
+
+        return train_command(args)
     print(walkthrough(seed=args.seed, dtype=args.dtype))
     return 0

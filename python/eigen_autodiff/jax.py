@@ -1,0 +1,194 @@
+"""The layer ``activation(x @ w + bias)`` inside JAX programs, differentiated by the C++ core.
+
+``custom_layer`` is a ``jax.custom_vjp`` function whose forward and backward passes call
+``ead.forward`` and ``ead.vjp`` through ``jax.pure_callback``: it works under ``jax.jit``,
+``jax.grad``, ``jax.value_and_grad`` and ``jax.vmap`` (per-example gradients included). The
+callbacks run on the host CPU. Forward-mode transformations (``jax.jvp``, ``jax.jacfwd``) are
+not available for a ``custom_vjp`` function; use ``ead.jvp`` for those.
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from eigen_autodiff.jax import custom_layer
+    >>> x, w = jnp.ones((4, 3)), jnp.full((3, 2), 0.1)
+    >>> loss = lambda w: jnp.sum(custom_layer(x, w, "tanh") ** 2)
+    >>> jax.jit(jax.grad(loss))(w).shape
+    (3, 2)
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+try:
+    import jax
+    import jax.numpy as jnp
+    from jax.custom_derivatives import SymbolicZero
+except ImportError as error:  # the framework is an optional extra
+    raise ImportError(
+        "eigen_autodiff.jax needs JAX, which is not installed: "
+        "pip install 'eigen-autodiff[jax]' (or pip install jax)"
+    ) from error
+
+import numpy as np
+
+import eigen_autodiff as ead
+from eigen_autodiff import ActivationLike
+
+__all__ = ["custom_layer"]
+
+_NAMES = ("x", "w", "b")
+_Array = np.ndarray[Any, Any]
+
+
+def _batched(
+    function: Callable[..., Sequence[_Array]],
+    arrays: Sequence[_Array],
+    core_ndims: Sequence[int],
+    out_core_shapes: Sequence[tuple[int, ...]],
+    dtype: Any,
+) -> tuple[_Array, ...]:
+    """``function`` over the leading axes ``jax.vmap`` added (vmap_method="expand_dims").
+
+    Each vmap level puts one axis in front of every argument, of size 1 where the argument is
+    not batched; the outputs must carry the full batch shape.
+    """
+    levels = arrays[0].ndim - core_ndims[0]
+    if levels == 0:
+        return tuple(np.asarray(out, dtype=dtype) for out in function(*arrays))
+    batch = np.broadcast_shapes(*(a.shape[:levels] for a in arrays))
+    outs = tuple(np.empty(batch + shape, dtype=dtype) for shape in out_core_shapes)
+    for index in np.ndindex(*batch):
+        # A size-1 axis broadcasts: the unbatched argument is the same for every element.
+        parts = [a[tuple(i if n > 1 else 0 for i, n in zip(index, a.shape))] for a in arrays]
+        for out, result in zip(outs, function(*parts)):
+            out[index] = result
+    return outs
+
+
+def _forward_host(
+    activation: ActivationLike, dtype: Any, x: _Array, w: _Array, *bias: _Array
+) -> _Array:
+    levels = w.ndim - 2
+    if all(n == 1 for a in (w, *bias) for n in a.shape[:levels]):
+        # Batched x only (the common vmap): one call, the batch axes become leading axes of x.
+        core = [a.reshape(a.shape[levels:]) for a in (w, *bias)]
+        return np.asarray(ead.forward(x, core[0], activation, *core[1:]), dtype=dtype)
+    out_shape = x.shape[levels:-1] + w.shape[-1:]
+    return _batched(
+        lambda x, w, *b: (ead.forward(x, w, activation, *b),),
+        (x, w, *bias),
+        (x.ndim - levels, 2, *(1 for _ in bias)),
+        (out_shape,),
+        dtype,
+    )[0]
+
+
+def _vjp_host(
+    activation: ActivationLike,
+    wrt: tuple[str, ...],
+    dtype: Any,
+    x: _Array,
+    w: _Array,
+    cotangent: _Array,
+    *bias: _Array,
+) -> tuple[_Array, ...]:
+    levels = w.ndim - 2
+    shapes = {"x": x.shape[levels:], "w": w.shape[levels:], "b": w.shape[-1:]}
+    return _batched(
+        lambda x, w, ct, *b: ead.vjp(x, w, activation, ct, bias=b[0] if b else None, wrt=wrt),
+        (x, w, cotangent, *bias),
+        (x.ndim - levels, 2, cotangent.ndim - levels, *(1 for _ in bias)),
+        tuple(shapes[name] for name in wrt),
+        dtype,
+    )
+
+
+def _check(name: str, array: Any) -> None:
+    if jnp.dtype(array.dtype) not in (jnp.float32, jnp.float64):
+        raise TypeError(
+            f"eigen_autodiff.jax.custom_layer: {name} has dtype {array.dtype}; the layer "
+            f"computes in float32 or float64: convert with .astype(jnp.float32)"
+        )
+
+
+def _forward(activation: ActivationLike, x: Any, w: Any, bias: Any) -> Any:
+    extra = () if bias is None else (bias,)
+    dtype = jnp.result_type(x, w, *extra)
+    shape = jax.ShapeDtypeStruct(x.shape[:-1] + w.shape[-1:], dtype)
+    return jax.pure_callback(
+        partial(_forward_host, activation, dtype), shape, x, w, *extra, vmap_method="expand_dims"
+    )
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _layer(activation: ActivationLike, x: Any, w: Any, bias: Any) -> Any:
+    return _forward(activation, x, w, bias)
+
+
+def _layer_fwd(activation: ActivationLike, x: Any, w: Any, bias: Any) -> tuple[Any, Any]:
+    # symbolic_zeros: each argument comes as CustomVJPPrimal(value, perturbed), so the backward
+    # pass computes only the gradients a transformation asked for (torch's needs_input_grad).
+    values = (x.value, w.value, None if bias is None else bias.value)
+    # Residuals must be JAX values: the flags travel as pytree structure, () for a wanted
+    # gradient and None for the others, which stays static under jit.
+    wanted = tuple(() if arg is not None and arg.perturbed else None for arg in (x, w, bias))
+    return _forward(activation, *values), (values, wanted)
+
+
+def _layer_bwd(activation: ActivationLike, residuals: Any, cotangent: Any) -> tuple[Any, ...]:
+    (x, w, bias), wanted = residuals
+    inputs = {"x": x, "w": w, "b": bias}
+    wrt = tuple(name for name, flag in zip(_NAMES, wanted) if flag is not None)
+    grads = {
+        name: None if value is None else jnp.zeros_like(value) for name, value in inputs.items()
+    }
+    if wrt and not isinstance(cotangent, SymbolicZero):
+        extra = () if bias is None else (bias,)
+        dtype = jnp.result_type(x, w, *extra)
+        shapes = tuple(jax.ShapeDtypeStruct(inputs[name].shape, dtype) for name in wrt)
+        computed = jax.pure_callback(
+            partial(_vjp_host, activation, wrt, dtype),
+            shapes,
+            x,
+            w,
+            cotangent.astype(dtype),
+            *extra,
+            vmap_method="expand_dims",
+        )
+        for name, grad in zip(wrt, computed):
+            grads[name] = grad.astype(inputs[name].dtype)
+    return grads["x"], grads["w"], grads["b"]
+
+
+_layer.defvjp(_layer_fwd, _layer_bwd, symbolic_zeros=True)
+
+
+def custom_layer(x: Any, w: Any, activation: ActivationLike = "sin", bias: Any = None) -> Any:
+    """``activation(x @ w + bias)`` with its derivatives from the C++ core (``jax.custom_vjp``).
+
+    ``x`` has shape ``(..., inputs)`` with at least 2 dimensions, ``w`` ``(inputs, outputs)``
+    and ``bias`` ``(outputs,)`` or None; float32 or float64 (float64 needs
+    ``jax.config.update("jax_enable_x64", True)``). ``activation`` is a built-in name
+    (``ead.ACTIVATIONS``) or a Python function written with ``ead``'s primitives or NumPy
+    ufuncs, not ``jnp.sin``: it is traced into C++, outside JAX.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from eigen_autodiff.jax import custom_layer
+        >>> x, w = jnp.ones((2, 3)), jnp.full((3, 1), 0.5)
+        >>> custom_layer(x, w, "square").ravel()
+        Array([2.25, 2.25], dtype=float32)
+        >>> jax.grad(lambda w: custom_layer(x, w, "square").sum())(w).ravel()
+        Array([6., 6., 6.], dtype=float32)
+
+    """
+    x, w = jnp.asarray(x), jnp.asarray(w)
+    _check("x", x)
+    _check("w", w)
+    if bias is not None:
+        bias = jnp.asarray(bias)
+        _check("bias", bias)
+    return _layer(activation, x, w, bias)
