@@ -36,6 +36,7 @@ import numpy as np
 
 import eigen_autodiff as ead
 from eigen_autodiff import ActivationLike
+from eigen_autodiff._layer import vjp_of_vjp
 
 __all__ = ["custom_layer"]
 
@@ -135,7 +136,9 @@ def _layer_fwd(activation: ActivationLike, x: Any, w: Any, bias: Any) -> tuple[A
     # Residuals must be JAX values: the flags travel as pytree structure, () for a wanted
     # gradient and None for the others, which stays static under jit.
     wanted = tuple(() if arg is not None and arg.perturbed else None for arg in (x, w, bias))
-    return _forward(activation, *values), (values, wanted)
+    # Y through _layer itself, not the callback: under an outer differentiation (a Hessian by
+    # jax.jacrev(jax.grad(...))) the outer level then takes _layer's own rule.
+    return _layer(activation, *values), (values, wanted)
 
 
 def _layer_bwd(activation: ActivationLike, residuals: Any, cotangent: Any) -> tuple[Any, ...]:
@@ -146,10 +149,23 @@ def _layer_bwd(activation: ActivationLike, residuals: Any, cotangent: Any) -> tu
         name: None if value is None else jnp.zeros_like(value) for name, value in inputs.items()
     }
     if wrt and not isinstance(cotangent, SymbolicZero):
-        extra = () if bias is None else (bias,)
-        dtype = jnp.result_type(x, w, *extra)
-        shapes = tuple(jax.ShapeDtypeStruct(inputs[name].shape, dtype) for name in wrt)
-        computed = jax.pure_callback(
+        # The backward pass is itself differentiable (jax.jacrev(jax.grad(...))): _vjp's own
+        # backward is the VJP of the VJP.
+        computed = _vjp(activation, wrt, x, w, bias, cotangent)
+        for name, grad in zip(wrt, computed):
+            grads[name] = grad.astype(inputs[name].dtype)
+    return grads["x"], grads["w"], grads["b"]
+
+
+def _vjp_callback(
+    activation: ActivationLike, wrt: tuple[str, ...], x: Any, w: Any, bias: Any, cotangent: Any
+) -> tuple[Any, ...]:
+    inputs = {"x": x, "w": w, "b": bias}
+    extra = () if bias is None else (bias,)
+    dtype = jnp.result_type(x, w, *extra)
+    shapes = tuple(jax.ShapeDtypeStruct(inputs[name].shape, dtype) for name in wrt)
+    return tuple(
+        jax.pure_callback(
             partial(_vjp_host, activation, wrt, dtype),
             shapes,
             x,
@@ -158,9 +174,90 @@ def _layer_bwd(activation: ActivationLike, residuals: Any, cotangent: Any) -> tu
             *extra,
             vmap_method="expand_dims",
         )
-        for name, grad in zip(wrt, computed):
-            grads[name] = grad.astype(inputs[name].dtype)
-    return grads["x"], grads["w"], grads["b"]
+    )
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _vjp(
+    activation: ActivationLike, wrt: tuple[str, ...], x: Any, w: Any, bias: Any, cotangent: Any
+) -> tuple[Any, ...]:
+    return _vjp_callback(activation, wrt, x, w, bias, cotangent)
+
+
+def _vjp_fwd(
+    activation: ActivationLike, wrt: tuple[str, ...], x: Any, w: Any, bias: Any, cotangent: Any
+) -> tuple[tuple[Any, ...], Any]:
+    return _vjp_callback(activation, wrt, x, w, bias, cotangent), (x, w, bias, cotangent)
+
+
+def _vjp_of_vjp_host(
+    activation: ActivationLike,
+    has_bias: bool,
+    dtype: Any,
+    x: _Array,
+    w: _Array,
+    cotangent: _Array,
+    grad_x: _Array,
+    grad_w: _Array,
+    grad_b: _Array,
+    *bias: _Array,
+) -> tuple[_Array, ...]:
+    levels = w.ndim - 2
+    wrt = ("x", "w", "b", "cotangent") if has_bias else ("x", "w", "cotangent")
+    shapes = {
+        "x": x.shape[levels:],
+        "w": w.shape[levels:],
+        "b": w.shape[-1:],
+        "cotangent": cotangent.shape[levels:],
+    }
+    return _batched(
+        lambda x, w, ct, gx, gw, gb, *b: vjp_of_vjp(
+            x, w, activation, ct, (gx, gw, gb), bias=b[0] if b else None, wrt=wrt
+        ),
+        (x, w, cotangent, grad_x, grad_w, grad_b, *bias),
+        (
+            x.ndim - levels,
+            2,
+            cotangent.ndim - levels,
+            grad_x.ndim - levels,
+            2,
+            1,
+            *(1 for _ in bias),
+        ),
+        tuple(shapes[name] for name in wrt),
+        dtype,
+    )
+
+
+def _vjp_bwd(
+    activation: ActivationLike, wrt: tuple[str, ...], residuals: Any, upstream: Any
+) -> tuple[Any, ...]:
+    x, w, bias, cotangent = residuals
+    extra = () if bias is None else (bias,)
+    dtype = jnp.result_type(x, w, *extra)
+    # Upstream gradients of the items not computed are zero.
+    given = dict(zip(wrt, upstream))
+    grads = [
+        jnp.zeros(shape, dtype) if given.get(name) is None else given[name].astype(dtype)
+        for name, shape in (("x", x.shape), ("w", w.shape), ("b", w.shape[-1:]))
+    ]
+    outputs = [x, w, *extra, cotangent]
+    computed = jax.pure_callback(
+        partial(_vjp_of_vjp_host, activation, bias is not None, dtype),
+        tuple(jax.ShapeDtypeStruct(a.shape, dtype) for a in outputs),
+        x,
+        w,
+        cotangent.astype(dtype),
+        *grads,
+        *extra,
+        vmap_method="expand_dims",
+    )
+    d_x, d_w, *rest = computed
+    d_bias = rest[0].astype(bias.dtype) if bias is not None else None
+    return d_x.astype(x.dtype), d_w.astype(w.dtype), d_bias, rest[-1].astype(cotangent.dtype)
+
+
+_vjp.defvjp(_vjp_fwd, _vjp_bwd)
 
 
 _layer.defvjp(_layer_fwd, _layer_bwd, symbolic_zeros=True)

@@ -35,6 +35,7 @@ import numpy as np
 
 import eigen_autodiff as ead
 from eigen_autodiff import ActivationLike
+from eigen_autodiff._layer import vjp_of_vjp
 
 __all__ = ["CustomLayer", "custom_layer"]
 
@@ -88,13 +89,19 @@ class _LayerFunction(torch.autograd.Function):
         return torch.from_numpy(y)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable  # type: ignore[untyped-decorator]
     def backward(ctx: Any, grad_y: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, w, bias = ctx.saved_tensors
         inputs = (x, w, bias)
         wrt = tuple(name for name, needed in zip(_NAMES, ctx.needs_input_grad) if needed)
         grads: list[torch.Tensor | None] = [None, None, None, None]
         if not wrt:
+            return tuple(grads)
+        if torch.is_grad_enabled():
+            # create_graph=True (double backward, a gradient penalty): the backward pass itself
+            # is a differentiable function, whose own backward is the VJP of the VJP.
+            computed_tensors = _VJPFunction.apply(x, w, bias, grad_y, ctx.activation, wrt)
+            for name, grad in zip(wrt, computed_tensors):
+                grads[_NAMES.index(name)] = grad
             return tuple(grads)
         computed = ead.vjp(
             _as_numpy(x),
@@ -110,6 +117,63 @@ class _LayerFunction(torch.autograd.Function):
             # its own input's dtype, as autograd requires.
             grads[index] = torch.from_numpy(grad).to(inputs[index].dtype)
         return tuple(grads)
+
+
+class _VJPFunction(torch.autograd.Function):
+    """``ead.vjp`` as a differentiable function; its backward by ``vjp_of_vjp`` (nested AD)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        bias: torch.Tensor | None,
+        grad_y: torch.Tensor,
+        activation: ActivationLike,
+        wrt: tuple[str, ...],
+    ) -> tuple[torch.Tensor, ...]:
+        computed = ead.vjp(
+            _as_numpy(x),
+            _as_numpy(w),
+            activation,
+            _as_numpy(grad_y),
+            None if bias is None else _as_numpy(bias),
+            wrt=wrt,
+        )
+        inputs = {"x": x, "w": w, "b": bias}
+        ctx.save_for_backward(x, w, bias, grad_y)
+        ctx.activation = activation
+        ctx.wrt = wrt
+        return tuple(torch.from_numpy(g).to(inputs[name].dtype) for name, g in zip(wrt, computed))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable  # type: ignore[untyped-decorator]
+    def backward(ctx: Any, *upstream: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+        x, w, bias, grad_y = ctx.saved_tensors
+        by_name = dict(zip(ctx.wrt, upstream))
+        grads = tuple(None if (g := by_name.get(name)) is None else _as_numpy(g) for name in _NAMES)
+        inputs = {"x": x, "w": w, "b": bias, "cotangent": grad_y}
+        wanted = [
+            name
+            for name, needed in zip(("x", "w", "b", "cotangent"), ctx.needs_input_grad)
+            if needed
+        ]
+        result: list[torch.Tensor | None] = [None] * 6
+        if not wanted:
+            return tuple(result)
+        computed = vjp_of_vjp(
+            _as_numpy(x),
+            _as_numpy(w),
+            ctx.activation,
+            _as_numpy(grad_y),
+            grads,
+            bias=None if bias is None else _as_numpy(bias),
+            wrt=tuple(wanted),
+        )
+        for name, grad in zip(wanted, computed):
+            index = ("x", "w", "b", "cotangent").index(name)
+            result[index] = torch.from_numpy(grad).to(inputs[name].dtype)
+        return tuple(result)
 
 
 # Dynamo cannot trace into NumPy and C++: the layer runs eagerly, with a graph break around it,
