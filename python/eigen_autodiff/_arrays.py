@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Literal, cast
+from typing import Any, Callable, Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -125,8 +124,7 @@ RequestBytes = Callable[[np.dtype[Any], int, int, int], int]
 ExtraKind = Literal["b", "x", "w", "y", "target"]
 
 
-@dataclass(frozen=True)
-class LayerArrays:
+class LayerArrays(NamedTuple):
     """The layer's arrays as the compiled module takes them, and the shapes to give results.
 
     ``x`` is 2-D (the leading dimensions of the caller's x flattened into rows), every array is
@@ -164,7 +162,8 @@ def layer_arrays(
     converted, and the conversion's copies with the request's own memory need (``what``, e.g.
     "reverse mode", estimated by ``request_bytes``) before they are made.
     """
-    given = {name: value for name, (value, _) in extras.items() if value is not None}
+    # The common case, arrays already as the compiled module takes them, decides in a few
+    # attribute reads: for a small layer this function's cost is a large part of the call's.
     if (
         type(x) is np.ndarray
         and type(w) is np.ndarray
@@ -175,17 +174,20 @@ def layer_arrays(
         and x.shape[1] == w.shape[0]
         and x.flags.c_contiguous
         and w.flags.c_contiguous
-        and all(
-            type(value) is np.ndarray
-            and value.dtype is x.dtype
-            and value.flags.c_contiguous
-            and value.shape == _expected_shape(extras[name][1], x.shape, w.shape)
-            for name, value in given.items()
-        )
     ):
-        y_shape = (x.shape[0], w.shape[1])
-        passed = cast(dict[str, FloatArray], given)
-        return LayerArrays(x, w, {name: passed.get(name) for name in extras}, x.shape, y_shape)
+        passed: dict[str, FloatArray | None] = {}
+        for name, (value, kind) in extras.items():
+            if value is not None and not (
+                type(value) is np.ndarray
+                and value.dtype is x.dtype
+                and value.flags.c_contiguous
+                and value.shape == _expected_shape(kind, x.shape, w.shape)
+            ):
+                break
+            passed[name] = cast(Any, value)
+        else:
+            return LayerArrays(x, w, passed, x.shape, (x.shape[0], w.shape[1]))
+    given = {name: value for name, (value, _) in extras.items() if value is not None}
     arrays = dict(zip(["x", "w", *given], real_arrays(x=x, w=w, **given)))
     x_array, w_array = arrays["x"], arrays["w"]
     check_layer_shapes(x_array, w_array)

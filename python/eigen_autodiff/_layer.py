@@ -19,8 +19,10 @@ from ._tracing.activation_spec import ActivationLike, activation_spec
 
 WRT_ITEMS = ("w", "x", "b")
 Mode = Literal["reverse", "forward", "forward_dynamic"]
-# The names of mode=, each the name of its C++ function value_and_grad_<mode>.
-MODES: tuple[str, ...] = tuple(_core.Mode.__members__)
+# mode= by name, each the name of its C++ function value_and_grad_<mode> (read once: the
+# enumeration's __members__ builds a new dictionary on every access).
+_MODE_OF: dict[str, _core.Mode] = dict(_core.Mode.__members__)
+MODES: tuple[str, ...] = tuple(_MODE_OF)
 Reduction = Literal["sum", "mean"]
 REDUCTIONS = ("sum", "mean")
 
@@ -96,7 +98,7 @@ def _checked_items(items: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[st
 
 def check_mode(mode: object) -> _core.Mode:
     """The compiled module's ``Mode`` named ``mode``; ValueError naming it for anything else."""
-    found = _core.Mode.__members__.get(mode) if isinstance(mode, str) else None
+    found = _MODE_OF.get(mode) if isinstance(mode, str) else None
     if found is None:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
     return found
@@ -107,9 +109,11 @@ def _gradients(
 ) -> tuple[FloatArray, ...]:
     """The computed (dx, dw, db) in ``items``' order, dx in x's own shape."""
     dx, dw, db = computed
-    by_item = {"x": None if dx is None else dx.reshape(arrays.x_shape), "w": dw, "b": db}
+    if dx is not None and dx.ndim != len(arrays.x_shape):
+        dx = dx.reshape(arrays.x_shape)
+    by_item = {"x": dx, "w": dw, "b": db}
     # The C++ side returns None only for the items it was not asked for.
-    return tuple(cast(FloatArray, by_item[item]) for item in items)
+    return cast(tuple[FloatArray, ...], tuple([by_item[item] for item in items]))
 
 
 def _wanted(items: tuple[str, ...]) -> tuple[bool, bool, bool]:
