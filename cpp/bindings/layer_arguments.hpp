@@ -60,7 +60,7 @@ py::tuple loss_and_gradients(const LayerArguments<T>& args, bool wrt_x, bool wrt
   T* dw_data = wrt_w ? dw.mutable_data() : nullptr;
   double loss = 0;
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     loss = compute(dx_data, dw_data);
   }
   return py::make_tuple(loss, wrt_x ? py::object(dx) : py::object(py::none()),

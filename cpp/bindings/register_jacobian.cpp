@@ -18,14 +18,17 @@ CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& 
   const bool of_w = wrt == "w";
   const Index rows = of_w ? args.inputs : args.batch;
   const Index cols = of_w ? args.outputs : args.inputs;
-  check_memory_budget(jacobian_bytes<T>(args.batch, args.outputs, rows * cols),
-                      "the Jacobian w.r.t. " + wrt + " on " + args.shapes());
-  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, rows, cols});
   const auto context = compute_context();
   const auto& device =
       context->device_for(static_cast<double>(args.batch) * args.outputs * rows * cols);
+  check_memory_budget(
+      detail::saturating_add(jacobian_bytes<T>(args.batch, args.outputs, rows * cols),
+                             activation_workspace_bytes<FixedAD<T, forward_chunk_size>, T>(
+                                 args.activation, 1, ComputeContext::concurrent_tasks(device))),
+      [&] { return "the Jacobian w.r.t. " + wrt + " on " + args.shapes(); });
+  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, rows, cols});
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       layer_jacobian(device, args.x, args.w, activation, of_w ? ForwardWrt::w : ForwardWrt::x,
                      jacobian.mutable_data());

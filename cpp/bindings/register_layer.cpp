@@ -13,13 +13,18 @@ namespace {
 template <typename T>
 CArray<T> layer_forward_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation) {
   const LayerArguments<T> args(x, w, activation);
-  check_memory_budget(forward_bytes<T>(args.batch, args.outputs), "forward on " + args.shapes());
-  CArray<T> y = aligned_array<T>({args.batch, args.outputs});
   const auto context = compute_context();
+  const auto& device = context->device_for(args.multiply_adds());
+  check_memory_budget(detail::saturating_add(forward_bytes<T>(args.batch, args.outputs),
+                                             activation_workspace_bytes<T, T>(
+                                                 args.activation, traced_chunk,
+                                                 ComputeContext::concurrent_tasks(device))),
+                      [&] { return "forward on " + args.shapes(); });
+  CArray<T> y = aligned_array<T>({args.batch, args.outputs});
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
-      layer_forward(context->device_for(args.multiply_adds()), args.x, args.w, activation,
+      layer_forward(device, args.x, args.w, activation,
                     MatrixView<T>(y.mutable_data(), args.batch, args.outputs));
     });
   }
@@ -30,10 +35,14 @@ template <typename T>
 py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::object& activation,
                             bool wrt_x, bool wrt_w) {
   const LayerArguments<T> args(x, w, activation);
-  check_memory_budget(reverse_mode_bytes<T>(args.batch, args.inputs, args.outputs, wrt_x, wrt_w),
-                      "reverse mode on " + args.shapes());
   const auto context = compute_context();
   const auto& device = context->device_for(3 * args.multiply_adds());
+  check_memory_budget(
+      detail::saturating_add(
+          reverse_mode_bytes<T>(args.batch, args.inputs, args.outputs, wrt_x, wrt_w),
+          activation_workspace_bytes<ScalarAD<T>, T>(args.activation, traced_chunk,
+                                                     ComputeContext::concurrent_tasks(device))),
+      [&] { return "reverse mode on " + args.shapes(); });
   return loss_and_gradients(args, wrt_x, wrt_w, [&](T* dx, T* dw) {
     AlignedVector<T> workspace(static_cast<std::size_t>(args.batch * args.outputs));
     return with_activation(args.activation, [&](const auto& activation) {

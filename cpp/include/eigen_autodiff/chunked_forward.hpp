@@ -70,22 +70,6 @@ std::vector<T> transposed_chunk(ConstMatrixView<T> w, const ChunkTask& task) {
   return chunk;
 }
 
-template <typename Device, typename Fn>
-void for_each_task(const Device& device, Index tasks, double cost_per_task, Fn&& fn) {
-  if constexpr (std::is_same<Device, Eigen::ThreadPoolDevice>::value) {
-    device.parallelFor(tasks, Eigen::TensorOpCost(0, 0, cost_per_task),
-                       [&](Index first, Index last) {
-                         for (Index t = first; t < last; ++t) {
-                           fn(t);
-                         }
-                       });
-  } else {
-    for (Index t = 0; t < tasks; ++t) {
-      fn(t);
-    }
-  }
-}
-
 // The chunk [i0, i0+width) of W's rows seeded, chunk by chunk like the article's convert: W[i, j]
 // is an AD scalar carrying e_{i-i0}, for every column j. Row k of the result is W[i0+k, :].
 template <int K, typename T>
@@ -147,11 +131,12 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
   const Index inputs = x.dimension(1);
   const Index outputs = w.dimension(1);
   const double cost = 1.0 * tasks.rows_per_block * outputs * K * K;
-  detail::for_each_task(device, tasks.count(), cost, [&](Index task) {
+  for_each_task(device, tasks.count(), cost, [&](Index task) {
     const detail::ChunkTask chunk = tasks[task];
     if (wrt == ForwardWrt::w) {
       const std::vector<AD> seeded_w = detail::seeded_w_rows<K>(w, chunk);
       for (Index b = chunk.b0; b < chunk.b1; ++b) {
+        cancellation_point();
         for (Index j = 0; j < outputs; ++j) {
           on_output(task, b, j,
                     AD(activation(z_with_w_tangent<K>(z[b * outputs + j], x.data() + b * inputs,
@@ -162,6 +147,7 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
       const std::vector<T> w_chunk = detail::transposed_chunk<K>(w, chunk);
       std::array<AD, K> seeded_x;
       for (Index b = chunk.b0; b < chunk.b1; ++b) {
+        cancellation_point();
         detail::seed_x_row<K>(x.data() + b * inputs, chunk, seeded_x.data());
         for (Index j = 0; j < outputs; ++j) {
           on_output(task, b, j,
@@ -185,8 +171,11 @@ double value_and_grad_chunked_forward(const Device& device, ConstMatrixView<T> x
   AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
   contract_into(device, x, w, MatrixView<T>(z.data(), batch, outputs));
   double loss = 0;
-  for (const T value : z) {
-    const T y = activation(value);
+  for (std::size_t k = 0; k < z.size(); ++k) {
+    if (k % elementwise_block_size == 0) {
+      cancellation_point();
+    }
+    const T y = activation(z[k]);
     loss += static_cast<double>(y * y);
   }
   const auto tasks = detail::chunk_tasks(inputs, batch, K);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "eigen_autodiff/activations.hpp"
+#include "eigen_autodiff/interrupts.hpp"
 #include "eigen_autodiff/layer.hpp"
 #include "eigen_autodiff/memory_estimates.hpp"
 
@@ -43,10 +44,21 @@ double value_and_grad_forward_dynamic(ConstMatrixView<T> x, ConstMatrixView<T> w
   const RowMajorTensor<AD> x_ad = seeded(x, dx != nullptr, 0);
   const RowMajorTensor<AD> w_ad = seeded(w, dw != nullptr, dx != nullptr ? x.size() : 0);
 
-  const RowMajorTensor<AD> y = custom_layer(x_ad, w_ad, activation);
+  // Y = act(X.W) and the loss, a row at a time so that the computation may stop in between: one
+  // row is already N*M products of derivative vectors of every parameter.
+  using Matrix = Eigen::Matrix<AD, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const Matrix> w_matrix(w_ad.data(), inputs, outputs);
   AD loss(0, AD::DerType::Zero(size));
-  for (Index k = 0; k < y.size(); ++k) {
-    loss += y.data()[k] * y.data()[k];
+  Matrix y_row;
+  for (Index b = 0; b < batch; ++b) {
+    cancellation_point();
+    y_row.noalias() = Eigen::Map<const Matrix>(x_ad.data() + b * inputs, 1, inputs) * w_matrix;
+    for (Index k = 0; k < y_row.size(); ++k) {
+      // An activation on derivative vectors of every parameter can be slow on its own.
+      cancellation_point();
+      const AD y = activation(y_row.data()[k]);
+      loss += y * y;
+    }
   }
 
   if (dx != nullptr && x.size() > 0) {
