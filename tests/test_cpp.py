@@ -169,3 +169,45 @@ def test_cpp_unit_tests_pass(cpp_build: Path, name: str, at_least: int) -> None:
     out = run(cpp_build / "tests" / "cpp" / name)
     passed, failed = (int(word) for word in out.split()[::2][:2])
     assert failed == 0 and passed > at_least, out
+
+
+# Hostile input files for the examples' reader (example_io.hpp): shapes whose product wraps
+# around (4 * 4611686018427387905 is 4 modulo 2**64, 2**32 * 2**32 is 0), shapes far beyond the
+# values present, negative, non-numeric and out-of-range sizes, too few or malformed values.
+MANY_VALUES = " ".join(["1.5"] * 100_000)
+HOSTILE_INPUTS = {
+    "product_wraps_to_4": f"4 4611686018427387905 {MANY_VALUES}\n1 1 1\n",
+    "product_wraps_to_0": f"4294967296 4294967296 {MANY_VALUES}\n1 1 1\n",
+    "rows_2_pow_32": "4294967296 1 1 2 3\n1 1 1\n",
+    "cols_2_pow_62": "1 4611686018427387904 1 2 3\n1 1 1\n",
+    "more_than_present": "1000 1000 1 2 3\n1 1 1\n",
+    "w_more_than_present": "1 1 1\n1 100000000 1 2\n",
+    "negative_rows": "-1 3 1 2 3\n1 1 1\n",
+    "negative_cols": "3 -2 1 2 3\n1 1 1\n",
+    "rows_beyond_int64": "99999999999999999999999 1 1\n1 1 1\n",
+    "fractional_rows": "1.5 2 1 2 3\n1 1 1\n",
+    "text_rows": "two 2 1 2\n1 1 1\n",
+    "value_not_a_number": "1 2 1 x\n2 1 1 1\n",
+    "too_few_values": "2 2 1 2 3\n",
+    "missing_w": "1 1 1\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("program", ["custom_layer", "custom_layer_dx"])
+@pytest.mark.parametrize("name", sorted(HOSTILE_INPUTS))
+def test_example_reader_rejects_hostile_input(
+    cpp_build: Path, tmp_path: Path, program: str, name: str
+) -> None:
+    data = tmp_path / "inputs.txt"
+    data.write_text(HOSTILE_INPUTS[name])
+    result = subprocess.run(
+        [str(example(cpp_build, program)), "--input", str(data)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    # A clean error: the programs' own exit status for bad input, one line naming the input,
+    # nothing on standard output, no sanitizer report.
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{program}: input"), result.stderr[-2000:]

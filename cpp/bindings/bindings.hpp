@@ -11,11 +11,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "eigen_autodiff/core/activations.hpp"
+#include "eigen_autodiff/core/interrupts.hpp"
+#include "eigen_autodiff/core/thread_pool.hpp"
+#include "eigen_autodiff/fast/memory_estimates.hpp"
 #include "eigen_autodiff/traced/interpreter.hpp"
 
 namespace eigen_autodiff::bindings {
@@ -55,8 +59,9 @@ void register_traced(py::module_& m);
 // A thread pool and the devices that run Tensor expressions on it. Calls hold a shared_ptr for
 // their whole duration, so set_num_threads never destroys a pool that is in use.
 struct ComputeContext {
+  // std::runtime_error when a thread cannot be started (core/thread_pool.hpp).
   explicit ComputeContext(int threads);
-  Eigen::ThreadPool pool;
+  std::unique_ptr<ThreadPool> pool;
   Eigen::ThreadPoolDevice device;
   // The same pool, told to use one thread: Eigen then runs everything in the calling thread.
   Eigen::ThreadPoolDevice inline_device;
@@ -67,10 +72,22 @@ struct ComputeContext {
   const Eigen::ThreadPoolDevice& device_for(double multiply_adds) const {
     return multiply_adds < parallel_work_threshold ? inline_device : device;
   }
+  // Tasks that may run at once on a device: its threads and the calling thread.
+  static Index concurrent_tasks(const Eigen::ThreadPoolDevice& device) {
+    return device.numThreads() > 1 ? device.numThreads() + 1 : 1;
+  }
 };
 
-// The current context; call with the GIL held.
+// The current context, created on first use; safe to call from any thread, with or without the
+// GIL (the GIL is never taken while the context's lock is held).
 std::shared_ptr<const ComputeContext> compute_context();
+
+// While it lasts: the GIL is released, and the core's cancellation points check for Ctrl-C
+// (KeyboardInterrupt, or whatever Python's SIGINT handler raises) in this thread.
+struct Computing {
+  py::gil_scoped_release release;
+  InterruptScope interruptible;
+};
 
 // An activation as the bindings receive it, resolved with the GIL held: a built-in, or a traced
 // program. The shared_ptr keeps the program alive while the GIL is released, even if Python drops
@@ -100,9 +117,37 @@ decltype(auto) with_activation(const ActivationSpec& activation, F&& f) {
   return visit_activation(std::get<Activation>(activation), std::forward<F>(f));
 }
 
-// Raises MemoryError (with the GIL held) when a request would need more than the budget, naming
-// `what` and, where a cheaper way exists, the `hint` to it.
-void check_memory_budget(std::uint64_t bytes, const std::string& what,
-                         const std::string& hint = "");
+// Raises MemoryError naming the request (what) and, where a cheaper way exists, the hint to it,
+// when `bytes` is more than the budget (or than any allocation can be).
+[[noreturn]] void raise_memory_error(std::uint64_t bytes, const std::string& what,
+                                     const std::string& hint = "");
+bool within_memory_budget(std::uint64_t bytes);
+
+// Raises MemoryError (with the GIL held) when a request would need more than the budget.
+// describe() names the request; it is called only to raise, since a description can cost more
+// than the request (a traced program's listing).
+template <typename Describe, typename = std::enable_if_t<std::is_invocable_v<Describe>>>
+void check_memory_budget(std::uint64_t bytes, Describe&& describe, const std::string& hint = "") {
+  if (!within_memory_budget(bytes)) {
+    raise_memory_error(bytes, describe(), hint);
+  }
+}
+
+// The same for a request whose description is cheap to build.
+inline void check_memory_budget(std::uint64_t bytes, const std::string& what,
+                                const std::string& hint = "") {
+  check_memory_budget(bytes, [&what] { return what; }, hint);
+}
+
+// The working memory of evaluating the activation on S over `width` elements at once in `tasks`
+// tasks at once: a traced program's registers; nothing for a built-in.
+template <typename S, typename T>
+std::uint64_t activation_workspace_bytes(const ActivationSpec& activation, Index width, Index tasks,
+                                         Index heap_derivatives = 0) {
+  if (const auto* program = std::get_if<std::shared_ptr<const TracedProgram>>(&activation)) {
+    return traced_register_bytes<S, T>(**program, width, tasks, heap_derivatives);
+  }
+  return 0;
+}
 
 }  // namespace eigen_autodiff::bindings

@@ -14,13 +14,18 @@ template <typename T>
 py::tuple value_and_derivative(const py::object& activation, const CArray<T>& x) {
   const ActivationSpec spec = resolve_activation(activation);
   const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
-  check_memory_budget(elementwise_bytes<T>(x.size()),
-                      "the derivative of " + py::str(activation).cast<std::string>() + " on " +
-                          std::to_string(x.size()) + " entries");
+  // Evaluated in this thread, a chunk of elements at a time.
+  check_memory_budget(
+      detail::saturating_add(elementwise_bytes<T>(x.size()),
+                             activation_workspace_bytes<ScalarAD<T>, T>(spec, traced_chunk, 1)),
+      [&] {
+        return "the derivative of " + py::str(activation).cast<std::string>() + " on " +
+               std::to_string(x.size()) + " entries";
+      });
   CArray<T> value(shape);
   CArray<T> derivative(shape);
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(spec, [&](const auto& activation) {
       activation_value_and_derivative(activation, x.data(), value.mutable_data(),
                                       derivative.mutable_data(), x.size());

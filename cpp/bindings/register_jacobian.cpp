@@ -14,14 +14,17 @@ CArray<T> jacobian_py(const CArray<T>& x, const CArray<T>& w, const py::object& 
   const LayerArguments<T> args(x, w, bias, activation);
   const ForwardWrt of = parameter_from_name(wrt);
   const Index size = parameter_size(args.layer, of);
-  check_memory_budget(jacobian_bytes<T>(args.batch, args.outputs, size),
-                      "the Jacobian w.r.t. " + wrt + " on " + args.shapes());
-  // (B, M, size): the facade gives it the parameter's shape.
-  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, size});
   const auto context = compute_context();
   const auto& device = context->device_for(static_cast<double>(args.batch) * args.outputs * size);
+  check_memory_budget(
+      detail::saturating_add(jacobian_bytes<T>(args.batch, args.outputs, size),
+                             activation_workspace_bytes<FixedAD<T, forward_chunk_size>, T>(
+                                 args.activation, 1, ComputeContext::concurrent_tasks(device))),
+      "the Jacobian w.r.t. " + wrt + " on " + args.shapes());
+  // (B, M, size): the facade gives it the parameter's shape.
+  CArray<T> jacobian = aligned_array<T>({args.batch, args.outputs, size});
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       layer_jacobian(device, args.layer, activation, of, jacobian.mutable_data());
     });

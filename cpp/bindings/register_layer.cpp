@@ -2,6 +2,9 @@
 // modes, its vector-Jacobian and Jacobian-vector products.
 #include "layer_arguments.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "eigen_autodiff/fast/reverse.hpp"
@@ -15,14 +18,18 @@ template <typename T>
 CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
                           const py::object& activation) {
   const LayerArguments<T> args(x, w, bias, activation);
-  check_memory_budget(layer_values_bytes<T>(args.batch, args.outputs),
+  const auto context = compute_context();
+  const auto& device = context->device_for(args.multiply_adds());
+  check_memory_budget(detail::saturating_add(layer_values_bytes<T>(args.batch, args.outputs),
+                                             activation_workspace_bytes<T, T>(
+                                                 args.activation, traced_chunk,
+                                                 ComputeContext::concurrent_tasks(device))),
                       "the layer's values on " + args.shapes());
   CArray<T> y = aligned_array<T>({args.batch, args.outputs});
-  const auto context = compute_context();
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
-      layer_values(context->device_for(args.multiply_adds()), args.layer, activation,
+      layer_values(device, args.layer, activation,
                    MatrixView<T>(y.mutable_data(), args.batch, args.outputs));
     });
   }
@@ -36,16 +43,31 @@ py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::ob
   const LayerArguments<T> args(x, w, bias, activation);
   const Wanted wanted{wrt_x, wrt_w, wrt_b};
   const SquaredError<T> loss{optional_data<T>(target, args.batch * args.outputs, "target"), scale};
-  check_memory_budget(value_and_grad_bytes<T>(mode, args.batch, args.inputs, args.outputs, wanted),
-                      std::string(mode_name(mode)) + " mode on " + args.shapes(),
-                      mode == Mode::reverse ? "" : "use mode='reverse', which needs far less");
   const auto context = compute_context();
   const auto& device = context->device_for(
       value_and_grad_multiply_adds(mode, args.batch, args.inputs, args.outputs, wanted));
+  // A traced activation's registers: over chunks of elements in reverse mode, per element on
+  // K-derivative scalars in forward mode, in this thread on scalars carrying every derivative
+  // in the article's mode.
+  const Index tasks = ComputeContext::concurrent_tasks(device);
+  const auto every_derivative = static_cast<Index>(
+      std::min<std::uint64_t>(wanted_entries(args.batch, args.inputs, args.outputs, wanted),
+                              std::numeric_limits<Index>::max()));
+  const std::uint64_t registers =
+      mode == Mode::reverse
+          ? activation_workspace_bytes<ScalarAD<T>, T>(args.activation, traced_chunk, tasks)
+      : mode == Mode::forward
+          ? activation_workspace_bytes<FixedAD<T, forward_chunk_size>, T>(args.activation, 1, tasks)
+          : activation_workspace_bytes<DynamicAD<T>, T>(args.activation, 1, 1, every_derivative);
+  check_memory_budget(
+      detail::saturating_add(
+          value_and_grad_bytes<T>(mode, args.batch, args.inputs, args.outputs, wanted), registers),
+      std::string(mode_name(mode)) + " mode on " + args.shapes(),
+      mode == Mode::reverse ? "" : "use mode='reverse', which needs far less");
   GradientArrays<T> grads(args, wanted);
   double value = 0;
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     value = with_activation(args.activation, [&](const auto& activation) {
       return value_and_grad(device, mode, args.layer, activation, loss, grads.pointers);
     });
@@ -60,13 +82,17 @@ py::tuple vjp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
   const LayerArguments<T> args(x, w, bias, activation);
   const Wanted wanted{wrt_x, wrt_w, wrt_b};
   const T* cotangent_data = optional_data<T>(cotangent, args.batch * args.outputs, "cotangent");
-  check_memory_budget(reverse_bytes<T>(args.batch, args.inputs, args.outputs, wanted),
-                      "the VJP on " + args.shapes());
   const auto context = compute_context();
   const auto& device = context->device_for(2 * args.multiply_adds());
+  check_memory_budget(
+      detail::saturating_add(
+          reverse_bytes<T>(args.batch, args.inputs, args.outputs, wanted),
+          activation_workspace_bytes<ScalarAD<T>, T>(args.activation, traced_chunk,
+                                                     ComputeContext::concurrent_tasks(device))),
+      "the VJP on " + args.shapes());
   GradientArrays<T> grads(args, wanted);
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       layer_vjp(device, args.layer, activation, cotangent_data, grads.pointers);
     });
@@ -88,7 +114,7 @@ py::tuple jvp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
   const auto context = compute_context();
   const auto& device = context->device_for(3 * args.multiply_adds());
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       layer_jvp(device, args.layer, activation, tx, tw, tb,
                 MatrixView<T>(y.mutable_data(), args.batch, args.outputs),

@@ -21,7 +21,7 @@ py::tuple second_derivative_py(const py::object& activation, const CArray<T>& x)
   CArray<T> first(shape);
   CArray<T> second(shape);
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(spec, [&](const auto& activation) {
       second_derivative(activation, x.data(), value.mutable_data(), first.mutable_data(),
                         second.mutable_data(), x.size());
@@ -44,7 +44,7 @@ CArray<T> hvp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
   CArray<T> out = aligned_array<T>({size});
   const auto context = compute_context();
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       hessian_vector_product(context->device_for(3 * args.multiply_adds()), args.layer, activation,
                              loss, parameter, v, out.mutable_data());
@@ -66,7 +66,7 @@ CArray<T> hessian_py(const CArray<T>& x, const CArray<T>& w, const py::object& b
   CArray<T> out = aligned_array<T>({size, size});
   const auto context = compute_context();
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       hessian(context->device_for(static_cast<double>(size) * size * args.batch), args.layer,
               activation, loss, parameter, out.mutable_data());
@@ -94,7 +94,7 @@ py::tuple vjp_of_vjp_py(const CArray<T>& x, const CArray<T>& w, const py::object
       wrt_cotangent ? aligned_array<T>({args.batch, args.outputs}) : CArray<T>();
   const auto context = compute_context();
   {
-    py::gil_scoped_release release;
+    const Computing computing;
     with_activation(args.activation, [&](const auto& activation) {
       layer_vjp_of_vjp(context->device_for(5 * args.multiply_adds()), args.layer, activation, ct,
                        gx, gw, gb,

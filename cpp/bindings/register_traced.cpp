@@ -1,7 +1,9 @@
 // Traced activations: the TracedProgram class that Python's tracer fills with instructions.
 #include "bindings.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,11 +14,16 @@ namespace eigen_autodiff::bindings {
 
 namespace {
 
+py::tuple instruction_tuple(const Instruction& in);
+
+constexpr long long max_registers = std::numeric_limits<std::uint16_t>::max();
+
 std::uint16_t register_index(const py::handle& value, const char* what) {
   const auto index = value.cast<long long>();
-  if (index < 0 || index > std::numeric_limits<std::uint16_t>::max()) {
+  if (index < 0 || index > max_registers) {
     throw py::value_error(std::string("traced program: register ") + what + " = " +
-                          std::to_string(index) + " is outside 0..65535");
+                          std::to_string(index) + " is outside 0.." +
+                          std::to_string(max_registers));
   }
   return static_cast<std::uint16_t>(index);
 }
@@ -38,6 +45,45 @@ Instruction instruction_from(const py::handle& item) {
   in.c = register_index(fields[5], "c");
   in.constant = fields[6].cast<double>();
   return in;
+}
+
+constexpr auto max_live_values = static_cast<long long>(TracedProgram::max_live_values);
+
+// The tracer gives each value that is live at once a register of its own, so a destination
+// beyond the last register means too many live values: say so, rather than name the register.
+void check_live_values(const py::sequence& instructions, const std::string& name) {
+  long long registers = 0;
+  for (const py::handle item : instructions) {
+    const auto fields = item.cast<py::tuple>();
+    if (fields.size() == 7) {
+      registers = std::max(registers, fields[2].cast<long long>() + 1);
+    }
+  }
+  if (registers > max_live_values) {
+    throw py::value_error("traced program" + (name.empty() ? std::string() : " '" + name + "'") +
+                          ": activation too large: " + std::to_string(registers) +
+                          " live values, at most " + std::to_string(max_live_values) +
+                          "; split it into several activations");
+  }
+}
+
+std::shared_ptr<TracedProgram> program_from(const py::sequence& instructions, std::uint16_t output,
+                                            const std::string& name) {
+  check_live_values(instructions, name);
+  std::vector<Instruction> code;
+  code.reserve(instructions.size());
+  for (const py::handle item : instructions) {
+    code.push_back(instruction_from(item));
+  }
+  return std::make_shared<TracedProgram>(std::move(code), output, name);
+}
+
+py::list instruction_list(const TracedProgram& program) {
+  py::list out;
+  for (const Instruction& in : program.code()) {
+    out.append(instruction_tuple(in));
+  }
+  return out;
 }
 
 py::tuple instruction_tuple(const Instruction& in) {
@@ -131,16 +177,8 @@ void register_traced(py::module_& m) {
       m, "TracedProgram",
       "An activation compiled from a traced Python callable: instructions over registers, "
       "evaluated per element in C++ on float, double or AutoDiffScalar.")
-      .def(py::init(
-               [](const py::sequence& instructions, std::uint16_t output, const std::string& name) {
-                 std::vector<Instruction> code;
-                 code.reserve(instructions.size());
-                 for (const py::handle item : instructions) {
-                   code.push_back(instruction_from(item));
-                 }
-                 return std::make_shared<TracedProgram>(std::move(code), output, name);
-               }),
-           py::arg("instructions"), py::arg("output"), py::arg("name") = "",
+      .def(py::init(&program_from), py::arg("instructions"), py::arg("output"),
+           py::arg("name") = "",
            "Checks and stores a program: instructions (op, lane, dst, a, b, c, constant), the "
            "ad register holding the result, and a name for messages.")
       .def_static(
@@ -157,16 +195,8 @@ void register_traced(py::module_& m) {
           "The program computing node `output` of a single-assignment graph: nodes[k - 1] is "
           "node k, (op, lane, operand node indices, constant); node 0 is x. Registers are "
           "allocated and unused nodes dropped here.")
-      .def_property_readonly(
-          "instructions",
-          [](const TracedProgram& program) {
-            py::list out;
-            for (const Instruction& in : program.code()) {
-              out.append(instruction_tuple(in));
-            }
-            return out;
-          },
-          "The instructions as given, (op, lane, dst, a, b, c, constant) each.")
+      .def_property_readonly("instructions", &instruction_list,
+                             "The instructions as given, (op, lane, dst, a, b, c, constant) each.")
       .def_property_readonly("output", &TracedProgram::output, "The ad register of the result.")
       .def_property_readonly("name", &TracedProgram::name, "The traced callable's name.")
       .def("__str__",
@@ -188,6 +218,26 @@ void register_traced(py::module_& m) {
           "Each instruction of the derivative code at x, as (instruction, operands, result), each "
           "operand and the result a (value, derivative w.r.t. x or NaN) pair, for the "
           "diagnostics.")
+      // A program is its instructions, output and name: it pickles as the call that builds it
+      // again (floats pickle bit for bit), so an unpickled program is checked like a new one.
+      // __reduce__ rather than py::pickle: pickle protocols 0 and 1 would otherwise create the
+      // instance through object.__new__, which pybind11 cannot do (the process aborts).
+      .def("__reduce__",
+           [](const py::object& self) {
+             const auto& program = self.cast<const TracedProgram&>();
+             return py::make_tuple(
+                 py::type::of(self),
+                 py::make_tuple(instruction_list(program), program.output(), program.name()));
+           })
+      // Programs are immutable, but a copy is a distinct object, as copy.copy promises.
+      .def("__copy__",
+           [](const TracedProgram& program) { return std::make_shared<TracedProgram>(program); })
+      .def(
+          "__deepcopy__",
+          [](const TracedProgram& program, const py::dict&) {
+            return std::make_shared<TracedProgram>(program);
+          },
+          py::arg("memo"))
       .def("__repr__", [](const TracedProgram& program) {
         return "<TracedProgram '" + program.name() + "', " + std::to_string(program.code().size()) +
                (program.code().size() == 1 ? " instruction>" : " instructions>");

@@ -1,4 +1,9 @@
-// Process-wide settings: the number of threads and the memory budget.
+// Process-wide state: the thread pool (and what becomes of it across fork), the memory budget,
+// and the check for Ctrl-C that the core calls between blocks of work.
+//
+// Every piece of it is safe to use from several threads without the GIL (for free-threaded
+// Python): the pool behind a mutex, the rest atomic. The mutex is never held while taking the
+// GIL, so a thread holding the GIL may wait for it without deadlock.
 #include "bindings.hpp"
 
 #include <algorithm>
@@ -6,10 +11,15 @@
 #include <cstddef>
 #include <initializer_list>
 #include <limits>
+#include <mutex>
+#include <new>
 #include <thread>
+#include <utility>
 
+#include <pthread.h>
 #include <sched.h>
 
+#include "eigen_autodiff/fast/second_order.hpp"
 #include "eigen_autodiff/fast/value_and_grad.hpp"
 
 namespace eigen_autodiff::bindings {
@@ -24,10 +34,52 @@ int available_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-std::shared_ptr<const ComputeContext>& current_context() {
-  static std::shared_ptr<const ComputeContext> context;
-  return context;
+// The current context. Never destroyed, not even at exit, where a daemon thread may still be
+// computing on it; the process's end reclaims it.
+struct ContextHolder {
+  std::mutex mutex;
+  std::shared_ptr<const ComputeContext> context;
+};
+
+ContextHolder& context_holder() {
+  static auto* holder = new ContextHolder;
+  return *holder;
 }
+
+// After fork, the child has the parent's pool object but not its threads: destroying it, or
+// waiting for its work, would wait forever. The child sets it aside here, where no destructor
+// runs, and makes a pool of its own on first use.
+alignas(std::shared_ptr<const ComputeContext>) unsigned char forked_context_storage[sizeof(
+    std::shared_ptr<const ComputeContext>)];
+
+// Python runs signal handlers in its main thread only; only there may Ctrl-C be noticed.
+std::atomic<unsigned long> main_thread_ident{0};
+
+void lock_context_before_fork() { context_holder().mutex.lock(); }
+void unlock_context_in_parent() { context_holder().mutex.unlock(); }
+void reset_context_in_child() {
+  ContextHolder& holder = context_holder();
+  new (forked_context_storage) std::shared_ptr<const ComputeContext>(std::move(holder.context));
+  // The thread that forked is the child's only thread, and its main thread for Python.
+  main_thread_ident = PyThread_get_thread_ident();
+  holder.mutex.unlock();
+}
+
+// The core's interrupt check (interrupts.hpp): runs Python's signal handlers and stops the
+// computation with what they raise. Called in the thread that started the computation, with the
+// GIL released.
+void check_for_signals() {
+  if (PyThread_get_thread_ident() != main_thread_ident.load()) {
+    return;
+  }
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) {
+    throw py::error_already_set();
+  }
+}
+
+// The count set_num_threads chose (0: one per core). A forked child's new pool has it too.
+std::atomic<int> chosen_threads{0};
 
 std::atomic<std::uint64_t> memory_budget{std::uint64_t{2} << 30};
 
@@ -36,8 +88,9 @@ std::atomic<std::uint64_t> memory_budget{std::uint64_t{2} << 30};
 // that could overflow.
 constexpr std::uint64_t largest_allocation = std::numeric_limits<std::ptrdiff_t>::max();
 
-// Each thread is an OS thread with its own stack; Eigen's pool cannot recover from a failure to
-// start one (it would wait forever for the threads it did start), so the count is bounded.
+// Each thread is an OS thread with its own stack, and far more threads than cores only slow the
+// work down: a count beyond this is a mistake. (A count the system cannot start raises
+// RuntimeError, see thread_pool.hpp.)
 constexpr int max_threads = 1024;
 
 // Calls f with a value of the C++ type named by dtype ("float32" or "float64").
@@ -83,32 +136,37 @@ std::string format_bytes(std::uint64_t bytes) {
 }  // namespace
 
 ComputeContext::ComputeContext(int threads)
-    : pool(threads), device(&pool, threads), inline_device(&pool, 1) {}
+    : pool(make_thread_pool(threads)), device(pool.get(), threads), inline_device(pool.get(), 1) {}
 
 std::shared_ptr<const ComputeContext> compute_context() {
-  auto& context = current_context();
-  if (!context) {
-    context = std::make_shared<const ComputeContext>(available_cores());
+  ContextHolder& holder = context_holder();
+  std::lock_guard<std::mutex> lock(holder.mutex);
+  if (!holder.context) {
+    const int chosen = chosen_threads.load();
+    holder.context =
+        std::make_shared<const ComputeContext>(chosen > 0 ? chosen : available_cores());
   }
-  return context;
+  return holder.context;
 }
 
-void check_memory_budget(std::uint64_t bytes, const std::string& what, const std::string& hint) {
+bool within_memory_budget(std::uint64_t bytes) {
+  return bytes <= largest_allocation && bytes <= memory_budget.load();
+}
+
+void raise_memory_error(std::uint64_t bytes, const std::string& what, const std::string& hint) {
   const std::uint64_t budget = memory_budget.load();
+  std::string message;
   if (bytes > largest_allocation) {
-    const std::string message =
+    message =
         what + " needs an estimated " + format_bytes(bytes) + ", more than any allocation can hold";
-    PyErr_SetString(PyExc_MemoryError, message.c_str());
-    throw py::error_already_set();
+  } else {
+    message = what + " needs an estimated " + format_bytes(bytes) +
+              ", more than the memory budget of " + format_bytes(budget) +
+              "; raise it with eigen_autodiff.set_memory_budget(bytes)" +
+              (hint.empty() ? "" : " or " + hint);
   }
-  if (bytes > budget) {
-    const std::string message = what + " needs an estimated " + format_bytes(bytes) +
-                                ", more than the memory budget of " + format_bytes(budget) +
-                                "; raise it with eigen_autodiff.set_memory_budget(bytes)" +
-                                (hint.empty() ? "" : " or " + hint);
-    PyErr_SetString(PyExc_MemoryError, message.c_str());
-    throw py::error_already_set();
-  }
+  PyErr_SetString(PyExc_MemoryError, message.c_str());
+  throw py::error_already_set();
 }
 
 void register_runtime(py::module_& m) {
@@ -119,11 +177,30 @@ void register_runtime(py::module_& m) {
           throw py::value_error("set_num_threads: n must be at least 1 and at most " +
                                 std::to_string(max_threads) + ", got " + std::to_string(threads));
         }
-        current_context() = std::make_shared<const ComputeContext>(threads);
+        std::shared_ptr<const ComputeContext> previous;
+        {
+          // Starting (and joining) hundreds of threads takes a while; other Python threads run.
+          py::gil_scoped_release release;
+          std::shared_ptr<const ComputeContext> fresh;
+          try {
+            fresh = std::make_shared<const ComputeContext>(threads);
+          } catch (const std::runtime_error& error) {
+            throw std::runtime_error("set_num_threads(" + std::to_string(threads) + "): " +
+                                     error.what() + "; the previous number of threads is kept");
+          }
+          ContextHolder& holder = context_holder();
+          {
+            std::lock_guard<std::mutex> lock(holder.mutex);
+            previous = std::exchange(holder.context, std::move(fresh));
+            chosen_threads = threads;
+          }
+          // Joins the previous pool's threads, unless a computation still holds it.
+          previous.reset();
+        }
       },
       py::arg("n"), "Use n threads for the computations that follow.");
   m.def(
-      "get_num_threads", [] { return compute_context()->pool.NumThreads(); },
+      "get_num_threads", [] { return compute_context()->pool->NumThreads(); },
       "The number of threads computations run on.");
   m.def(
       "set_memory_budget", [](std::uint64_t bytes) { memory_budget.store(bytes); },
@@ -218,9 +295,19 @@ void register_runtime(py::module_& m) {
       },
       py::arg("dtype"), py::arg("n"),
       "Estimated bytes activation_value_and_derivative allocates for n entries.");
-  m.def("check_memory_budget", &check_memory_budget, py::arg("bytes"), py::arg("what"),
-        py::arg("hint") = "",
-        "Raises MemoryError, naming `what`, when `bytes` exceeds the memory budget.");
+  m.def(
+      "check_memory_budget",
+      [](std::uint64_t bytes, const std::string& what, const std::string& hint) {
+        check_memory_budget(bytes, what, hint);
+      },
+      py::arg("bytes"), py::arg("what"), py::arg("hint") = "",
+      "Raises MemoryError, naming `what`, when `bytes` exceeds the memory budget.");
+
+  main_thread_ident =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  set_interrupt_check(&check_for_signals);
+  // Registered once per process: the module is never unloaded.
+  pthread_atfork(&lock_context_before_fork, &unlock_context_in_parent, &reset_context_in_child);
 }
 
 }  // namespace eigen_autodiff::bindings

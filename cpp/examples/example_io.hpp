@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eigen_autodiff/core/types.hpp"
@@ -41,20 +42,75 @@ inline Options parse_options(int argc, char** argv, const char* usage) {
   return options;
 }
 
-// Reads "rows cols v00 v01 ..." (row-major, whitespace-separated).
+// The input's whitespace-separated words, read once: every size is then checked against the
+// number of values actually present before anything is allocated for it.
+class InputWords {
+ public:
+  explicit InputWords(std::istream& in) {
+    for (std::string word; in >> word;) {
+      words_.push_back(std::move(word));
+    }
+  }
+
+  std::size_t remaining() const { return words_.size() - next_; }
+
+  // A size: a whole non-negative decimal number that fits in Eigen::Index.
+  Eigen::Index size(const std::string& what) {
+    const std::string word = take("the " + what);
+    Eigen::Index value = 0;
+    std::size_t used = 0;
+    try {
+      value = static_cast<Eigen::Index>(std::stoll(word, &used));
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != word.size() || value < 0 || word[0] == '+') {
+      throw std::invalid_argument("input: the " + what +
+                                  " must be a non-negative whole number, got '" + word + "'");
+    }
+    return value;
+  }
+
+  template <typename T>
+  T value(const std::string& what) {
+    const std::string word = take("a value of " + what);
+    std::istringstream in(word);
+    T value{};
+    if (!(in >> value) || !(in >> std::ws).eof()) {
+      throw std::invalid_argument("input: '" + word + "' is not a number (in " + what + ")");
+    }
+    return value;
+  }
+
+ private:
+  std::string take(const std::string& what) {
+    if (next_ == words_.size()) {
+      throw std::invalid_argument("input: missing " + what);
+    }
+    return words_[next_++];
+  }
+
+  std::vector<std::string> words_;
+  std::size_t next_ = 0;
+};
+
+// Reads "rows cols v00 v01 ..." (row-major). rows * cols is checked against the values present
+// (without overflow) before the tensor is allocated: a hostile shape such as 4 x 2**62 + 1, whose
+// product wraps around to 4, must not size the buffer that the values are then written to.
 template <typename T>
-Eigen::Tensor<T, 2> read_tensor(std::istream& in, const std::string& what) {
-  Eigen::Index rows = 0;
-  Eigen::Index cols = 0;
-  if (!(in >> rows >> cols) || rows < 0 || cols < 0) {
-    throw std::invalid_argument("input: expected the shape of " + what);
+Eigen::Tensor<T, 2> read_tensor(InputWords& words, const std::string& what) {
+  const Eigen::Index rows = words.size("number of rows of " + what);
+  const Eigen::Index cols = words.size("number of columns of " + what);
+  const auto present = static_cast<Eigen::Index>(words.remaining());
+  if (rows != 0 && cols > present / rows) {
+    throw std::invalid_argument("input: " + what + " of shape (" + std::to_string(rows) + ", " +
+                                std::to_string(cols) + ") needs more values than the " +
+                                std::to_string(present) + " left in the input");
   }
   Eigen::Tensor<T, 2> tensor(rows, cols);
   for (Eigen::Index i = 0; i < rows; ++i) {
     for (Eigen::Index j = 0; j < cols; ++j) {
-      if (!(in >> tensor(i, j))) {
-        throw std::invalid_argument("input: too few values for " + what);
-      }
+      tensor(i, j) = words.value<T>(what);
     }
   }
   return tensor;
@@ -64,10 +120,11 @@ template <typename T>
 std::pair<Eigen::Tensor<T, 2>, Eigen::Tensor<T, 2>> read_layer_inputs(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    throw std::invalid_argument("cannot open input file " + path);
+    throw std::invalid_argument("input: cannot open input file " + path);
   }
-  auto x = read_tensor<T>(in, "X");
-  auto w = read_tensor<T>(in, "W");
+  InputWords words(in);
+  auto x = read_tensor<T>(words, "X");
+  auto w = read_tensor<T>(words, "W");
   return {std::move(x), std::move(w)};
 }
 

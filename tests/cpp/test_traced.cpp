@@ -484,7 +484,7 @@ void programs_from_graphs() {
     sum = wide.size();
   }
   CHECK_INVALID(ead::TracedProgram::from_graph(wide, sum, "wide"),
-                "activation 'wide' too large: 70001 live values, at most 65536");
+                "traced program 'wide': activation too large: 70001 live values, at most 65535");
 }
 
 int main() {

@@ -8,6 +8,7 @@
 #include "eigen_autodiff/article/layer.hpp"
 #include "eigen_autodiff/core/activations.hpp"
 #include "eigen_autodiff/core/dense_layer.hpp"
+#include "eigen_autodiff/core/interrupts.hpp"
 #include "eigen_autodiff/fast/memory_estimates.hpp"
 
 namespace eigen_autodiff {
@@ -50,12 +51,20 @@ double value_and_grad_forward_dynamic(const DenseLayer<T>& layer, const Act& act
   const RowMajorTensor<AD> b_ad =
       seeded(layer.bias ? layer.bias : zeros.data(), 1, outputs, wanted.b, b_offset);
 
-  const RowMajorTensor<AD> z = matrix_product(x_ad, w_ad);
+  // Y = act(X.W + b) and the loss, a row at a time so that the computation may stop in between:
+  // one row is already N*M products of derivative vectors of every parameter.
+  using Matrix = Eigen::Matrix<AD, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const Matrix> w_matrix(w_ad.data(), inputs, outputs);
   AD total(0, AD::DerType::Zero(size));
+  Matrix z_row;
   for (Index i = 0; i < batch; ++i) {
+    cancellation_point();
+    z_row.noalias() = Eigen::Map<const Matrix>(x_ad.data() + i * inputs, 1, inputs) * w_matrix;
     for (Index j = 0; j < outputs; ++j) {
+      // An activation on derivative vectors of every parameter can be slow on its own.
+      cancellation_point();
       const T target = loss.target ? loss.target[i * outputs + j] : T(0);
-      const AD error = activation(AD(z(i, j) + b_ad(0, j))) - target;
+      const AD error = activation(AD(z_row(0, j) + b_ad(0, j))) - target;
       total += error * error;
     }
   }

@@ -4,11 +4,18 @@
 // module's set-up, about 7x cheaper on a 3x3 layer) in the calling thread otherwise.
 #pragma once
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "eigen_autodiff/core/checks.hpp"
+#include "eigen_autodiff/core/interrupts.hpp"
 
 namespace eigen_autodiff {
+
+// Above this many multiply-adds (a few hundredths of a second on the pool), a product on the pool
+// is computed in panels of rows of C, and between panels the computation may stop (Ctrl-C, see
+// interrupts.hpp): one contraction cannot be interrupted.
+inline constexpr double panel_multiply_adds = 2147483648.0;
 
 // Which index of each operand is contracted: A's last and B's first is A.B.
 enum class Transpose { none, a, b };
@@ -38,7 +45,30 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
     const Index b_index = op == Transpose::b ? 1 : 0;
     const Eigen::array<Eigen::IndexPair<Index>, 1> dims = {
         Eigen::IndexPair<Index>(a_index, b_index)};
-    c.device(device) = a.contract(b, dims);
+    const double multiply_adds =
+        static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner);
+    if (multiply_adds <= panel_multiply_adds) {
+      c.device(device) = a.contract(b, dims);
+      return;
+    }
+    // Panels of C's rows, fixed by the shapes alone (results do not depend on the thread count).
+    const auto panel_rows = std::max<Index>(
+        1, static_cast<Index>(panel_multiply_adds /
+                              (static_cast<double>(cols) * static_cast<double>(inner))));
+    for (Index r0 = 0; r0 < rows; r0 += panel_rows) {
+      cancellation_point();
+      const Index panel = std::min(panel_rows, rows - r0);
+      MatrixView<T> c_panel(c.data() + r0 * cols, panel, cols);
+      if (op == Transpose::a) {
+        // Rows of C are columns of A here.
+        const Eigen::array<Index, 2> offsets = {0, r0};
+        const Eigen::array<Index, 2> extents = {inner, panel};
+        c_panel.device(device) = a.slice(offsets, extents).contract(b, dims);
+      } else {
+        c_panel.device(device) =
+            ConstMatrixView<T>(a.data() + r0 * inner, panel, inner).contract(b, dims);
+      }
+    }
     return;
   }
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

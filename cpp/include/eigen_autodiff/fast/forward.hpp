@@ -138,6 +138,7 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
     if (wrt == ForwardWrt::w) {
       const std::vector<AD> seeded_w = detail::seeded_w_rows<K>(w, chunk);
       for (Index b = chunk.b0; b < chunk.b1; ++b) {
+        cancellation_point();
         for (Index j = 0; j < outputs; ++j) {
           on_output(task, b, j,
                     AD(activation(z_with_w_tangent<K>(z[b * outputs + j], x.data() + b * inputs,
@@ -148,6 +149,7 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
       const std::vector<T> w_chunk = detail::transposed_chunk<K>(w, chunk);
       std::array<AD, K> seeded_x;
       for (Index b = chunk.b0; b < chunk.b1; ++b) {
+        cancellation_point();
         detail::seed_x_row<K>(x.data() + b * inputs, chunk, seeded_x.data());
         for (Index j = 0; j < outputs; ++j) {
           on_output(task, b, j,

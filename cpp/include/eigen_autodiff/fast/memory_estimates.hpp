@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "eigen_autodiff/core/types.hpp"
+#include "eigen_autodiff/traced/program.hpp"
 
 namespace eigen_autodiff {
 
@@ -126,6 +127,24 @@ std::uint64_t jacobian_bytes(Index batch, Index outputs, Index parameter_size) {
       detail::saturating_mul(detail::product(batch, outputs), detail::count(parameter_size));
   return detail::saturating_mul(sizeof(T),
                                 detail::saturating_add(entries, detail::product(batch, outputs)));
+}
+
+// A traced program's registers (traced/interpreter.hpp) when it is evaluated on scalars of type S
+// over `width` elements at once, in each of `tasks` tasks running at the same time: every
+// register of every bank for every element. An S carrying `heap_derivatives` derivatives on the
+// heap (the article's dynamic vectors) has them counted too.
+template <typename S, typename T>
+std::uint64_t traced_register_bytes(const TracedProgram& program, Index width, Index tasks,
+                                    Index heap_derivatives = 0) {
+  using detail::saturating_add;
+  using detail::saturating_mul;
+  const std::uint64_t per_ad_register =
+      saturating_add(sizeof(S), detail::product(heap_derivatives, static_cast<Index>(sizeof(T))));
+  const std::uint64_t per_element = saturating_add(
+      saturating_add(saturating_mul(program.registers(TracedProgram::ad_bank), per_ad_register),
+                     saturating_mul(program.registers(TracedProgram::value_bank), sizeof(T))),
+      program.registers(TracedProgram::condition_bank) * sizeof(bool));
+  return saturating_mul(per_element, detail::product(width, tasks));
 }
 
 }  // namespace eigen_autodiff

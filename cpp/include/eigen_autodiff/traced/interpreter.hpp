@@ -21,6 +21,7 @@
 
 #include "eigen_autodiff/core/activations.hpp"
 #include "eigen_autodiff/core/custom_derivative.hpp"
+#include "eigen_autodiff/core/interrupts.hpp"
 #include "eigen_autodiff/core/scalar_math.hpp"
 #include "eigen_autodiff/traced/program.hpp"
 
@@ -266,6 +267,8 @@ void evaluate_many(const TracedProgram& program, Index n, MakeInput&& make_input
   const std::vector<Instruction>& code = detail::code_for<S>(program);
   const S* result = storage.ad.data() + program.output() * width;
   for (Index first = 0; first < n; first += width) {
+    // A large program on a chunk can take a while: between chunks the computation may stop.
+    cancellation_point();
     const Index count = std::min(width, n - first);
     for (Index i = 0; i < count; ++i) {
       storage.ad[i] = make_input(first + i);

@@ -206,8 +206,9 @@ class TracedProgram {
     double constant;
   };
 
-  // The most values a program may hold at once in one bank: registers are numbered by uint16.
-  static constexpr std::size_t max_live_values = std::size_t{1} << 16;
+  // The most values a program may hold at once in one bank: registers are numbered by uint16,
+  // and the last number is kept free.
+  static constexpr std::size_t max_live_values = (std::size_t{1} << 16) - 1;
 
   // The program computing node `output` of the graph. Registers are allocated here, each reused
   // as soon as the value it holds has had its last use, so that few are needed (on the stack
@@ -284,9 +285,10 @@ class TracedProgram {
     }
     const std::size_t live = *std::max_element(used.begin(), used.end());
     if (live > max_live_values) {
-      throw std::invalid_argument("activation" + (name.empty() ? "" : " '" + name + "'") +
-                                  " too large: " + std::to_string(live) + " live values, at most " +
-                                  std::to_string(max_live_values));
+      throw std::invalid_argument("traced program" + (name.empty() ? "" : " '" + name + "'") +
+                                  ": activation too large: " + std::to_string(live) +
+                                  " live values, at most " + std::to_string(max_live_values) +
+                                  "; split it into several activations");
     }
 
     std::vector<Instruction> code(nodes.size());

@@ -1,0 +1,39 @@
+"""Calls that take well over ten seconds on the project's machine, for the tests of Ctrl-C
+(tests/test_runtime.py) and for benchmarks/interrupt_delay.py, which measures how soon they stop.
+
+SETUP is run first; each entry of LONG_CALLS is then one statement. Durations measured
+uninterrupted, with 2 threads, are in docs/robustness.md.
+"""
+
+from __future__ import annotations
+
+SETUP = """
+import numpy as np
+import eigen_autodiff as ead
+
+def long_activation(x):
+    for _ in range(2000):
+        x = ead.sin(x) * 0.5 + x * 0.25
+    return x
+
+long_program = ead.trace(long_activation)  # 8000 instructions
+ead.set_num_threads(2)
+rng = np.random.default_rng(0)
+x, w = rng.standard_normal((8192, 64)), rng.standard_normal((64, 256)) * 0.1
+tall_x = rng.standard_normal((200_000, 64))
+"""
+
+LONG_CALLS = {
+    # A long traced program elementwise: on the pool, and in the calling thread.
+    "forward_traced": "ead.forward(x, w, long_program)",
+    "derivative_traced": "ead.derivative(long_program, np.linspace(-1, 1, 1_500_000))",
+    "reverse_traced": "ead.value_and_grad(x, w, long_program)",
+    # Chunked forward mode and the Jacobian: tasks of row blocks on the pool.
+    "forward_chunked": "ead.value_and_grad(x[:1024], w, long_program, mode='forward')",
+    "jacobian": "ead.jacobian(tall_x, w[:, :1], long_program)",
+    # The article's forward mode, in the calling thread.
+    "forward_dynamic": (
+        "ead.value_and_grad(x[:56, :56], w[:56, :56], long_program, wrt=('w', 'x'), "
+        "mode='forward_dynamic')"
+    ),
+}
