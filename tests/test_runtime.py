@@ -97,7 +97,7 @@ def test_memory_budget_counts_the_registers_of_traced_activations() -> None:
     budget = ead.get_memory_budget()
     ead.set_memory_budget(16 << 20)
     try:
-        with pytest.raises(MemoryError, match="the layer.s values on"):
+        with pytest.raises(MemoryError, match=r"the layer.s values on"):
             ead.forward(x, w, program)
         with pytest.raises(MemoryError, match="reverse mode on"):
             ead.value_and_grad(x, w, program)
