@@ -1,7 +1,7 @@
 // The full Jacobian of the layer's output Y = act(X.W) by chunked forward mode, in the layout of
 // jax.jacfwd: dY[b, j]/dW[i, l] at (b, j, i, l), dY[b, j]/dX[c, i] at (b, j, c, i). Most entries
 // are structural zeros (Y[b, j] depends only on W[:, j] and X[b, :]); the compressed passes of
-// chunked_forward.hpp give the others.
+// fast/forward.hpp give the others.
 #pragma once
 
 #include <algorithm>
