@@ -125,17 +125,23 @@ def test_bad_extra_arguments_are_named(rng: np.random.Generator) -> None:
         ead.value_and_grad(x, w, "sin", target=np.ones(2, complex))
 
 
-@pytest.mark.parametrize("name", ["sin", "tanh", "sigmoid", "softplus", "swish"])
+@pytest.mark.parametrize("name", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_vjp_and_jvp_match_jax(name: str, dtype: Any, rng: np.random.Generator) -> None:
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
     functions = {
+        "identity": lambda v: v,
         "sin": jnp.sin,
+        "cos": jnp.cos,
         "tanh": jnp.tanh,
         "sigmoid": jax.nn.sigmoid,
+        "relu": jax.nn.relu,
         "softplus": jax.nn.softplus,
+        "exp": jnp.exp,
+        "square": jnp.square,
+        "inv_exp": lambda v: 1 / jnp.exp(v),
         "swish": lambda v: v * jax.nn.sigmoid(v),
     }
     x, w, b = layer(rng, (2, 3, 4), 3, dtype)

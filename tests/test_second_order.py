@@ -98,7 +98,7 @@ def test_hessian_and_hvp_match_the_reference(
         assert_close_at_scale(hv, expected, dtype, f"HVP w.r.t. {wrt}")
 
 
-JAX_FUNCTIONS = ["sin", "tanh", "sigmoid", "softplus", "swish", "gelu"]
+JAX_FUNCTIONS = [*BUILTINS, "swish", "gelu"]
 
 
 @pytest.mark.parametrize("name", JAX_FUNCTIONS)
@@ -112,10 +112,16 @@ def test_against_jax(name: str, dtype: Any, rng: np.random.Generator) -> None:
         "gelu": lambda v: 0.5 * v * (1 + ead.erf(v / np.sqrt(2.0))),
     }.get(name, name)
     theirs = {
+        "identity": lambda v: v,
         "sin": jnp.sin,
+        "cos": jnp.cos,
         "tanh": jnp.tanh,
         "sigmoid": jax.nn.sigmoid,
+        "relu": jax.nn.relu,
         "softplus": jax.nn.softplus,
+        "exp": jnp.exp,
+        "square": jnp.square,
+        "inv_exp": lambda v: 1 / jnp.exp(v),
         "swish": lambda v: v * jax.nn.sigmoid(v),
         "gelu": lambda v: jax.nn.gelu(v, approximate=False),
     }[name]
