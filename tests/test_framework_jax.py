@@ -16,6 +16,8 @@ from jax.test_util import check_grads  # noqa: E402
 import eigen_autodiff as ead  # noqa: E402
 from eigen_autodiff.jax import custom_layer  # noqa: E402
 
+from framework_activations import jax_table  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def x64() -> Iterator[None]:
@@ -26,24 +28,7 @@ def x64() -> Iterator[None]:
     jax.config.update("jax_enable_x64", previous)
 
 
-def swish(v: Any) -> Any:
-    return v * ead.sigmoid(v)
-
-
-# ead's activation (a built-in name or a traced function) -> the same function in JAX.
-JAX_ACTIVATIONS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
-    "identity": ("identity", lambda v: v),
-    "sin": ("sin", jnp.sin),
-    "cos": ("cos", jnp.cos),
-    "tanh": ("tanh", jnp.tanh),
-    "sigmoid": ("sigmoid", jax.nn.sigmoid),
-    "relu": ("relu", jax.nn.relu),
-    "softplus": ("softplus", jax.nn.softplus),
-    "exp": ("exp", jnp.exp),
-    "square": ("square", jnp.square),
-    "inv_exp": ("inv_exp", lambda v: 1 / jnp.exp(v)),
-    "traced_swish": (swish, lambda v: v * jax.nn.sigmoid(v)),
-}
+JAX_ACTIVATIONS = jax_table(jax)
 
 TOLERANCES = {"float32": {"rtol": 1e-4, "atol": 1e-5}, "float64": {"rtol": 1e-11, "atol": 1e-12}}
 

@@ -17,25 +17,19 @@ if keras.backend.backend() != "tensorflow":
 import eigen_autodiff as ead  # noqa: E402
 from eigen_autodiff.keras import CustomLayer, custom_layer  # noqa: E402
 
-
-def swish(v: Any) -> Any:
-    return v * ead.sigmoid(v)
-
+from framework_activations import activation_table  # noqa: E402
 
 # ead's activation (a built-in name or a traced function) -> the same function in TensorFlow.
-TF_ACTIVATIONS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
-    "identity": ("identity", tf.identity),
-    "sin": ("sin", tf.sin),
-    "cos": ("cos", tf.cos),
-    "tanh": ("tanh", tf.tanh),
-    "sigmoid": ("sigmoid", tf.sigmoid),
-    "relu": ("relu", tf.nn.relu),
-    "softplus": ("softplus", tf.nn.softplus),
-    "exp": ("exp", tf.exp),
-    "square": ("square", tf.square),
-    "inv_exp": ("inv_exp", lambda v: 1 / tf.exp(v)),
-    "traced_swish": (swish, lambda v: v * tf.sigmoid(v)),
-}
+TF_ACTIVATIONS = activation_table(
+    sin=tf.sin,
+    cos=tf.cos,
+    tanh=tf.tanh,
+    exp=tf.exp,
+    square=tf.square,
+    sigmoid=tf.sigmoid,
+    relu=tf.nn.relu,
+    softplus=tf.nn.softplus,
+)
 
 TOLERANCES = {"float32": {"rtol": 1e-4, "atol": 1e-5}, "float64": {"rtol": 1e-11, "atol": 1e-12}}
 

@@ -13,25 +13,18 @@ torch = pytest.importorskip("torch")
 import eigen_autodiff as ead  # noqa: E402
 from eigen_autodiff.torch import CustomLayer, custom_layer  # noqa: E402
 
+from framework_activations import activation_table  # noqa: E402
 
-def swish(v: Any) -> Any:
-    return v * ead.sigmoid(v)
-
-
-# ead's activation (a built-in name or a traced function) -> the same function in torch.
-TORCH_ACTIVATIONS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
-    "identity": ("identity", lambda v: v),
-    "sin": ("sin", torch.sin),
-    "cos": ("cos", torch.cos),
-    "tanh": ("tanh", torch.tanh),
-    "sigmoid": ("sigmoid", torch.sigmoid),
-    "relu": ("relu", torch.relu),
-    "softplus": ("softplus", torch.nn.functional.softplus),
-    "exp": ("exp", torch.exp),
-    "square": ("square", torch.square),
-    "inv_exp": ("inv_exp", lambda v: 1 / torch.exp(v)),
-    "traced_swish": (swish, lambda v: v * torch.sigmoid(v)),
-}
+TORCH_ACTIVATIONS = activation_table(
+    sin=torch.sin,
+    cos=torch.cos,
+    tanh=torch.tanh,
+    exp=torch.exp,
+    square=torch.square,
+    sigmoid=torch.sigmoid,
+    relu=torch.relu,
+    softplus=torch.nn.functional.softplus,
+)
 
 
 def test_every_builtin_is_in_the_table() -> None:

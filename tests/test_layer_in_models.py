@@ -14,6 +14,7 @@ from eigen_autodiff._layer import MODES
 
 from _helpers import assert_matches_reference
 from composite_activations import EXACT
+from framework_activations import jax_table
 
 DTYPES = [np.float32, np.float64]
 # Every built-in, and a traced composite written with the library's primitives; for each, what
@@ -131,19 +132,8 @@ def test_vjp_and_jvp_match_jax(name: str, dtype: Any, rng: np.random.Generator) 
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
-    functions = {
-        "identity": lambda v: v,
-        "sin": jnp.sin,
-        "cos": jnp.cos,
-        "tanh": jnp.tanh,
-        "sigmoid": jax.nn.sigmoid,
-        "relu": jax.nn.relu,
-        "softplus": jax.nn.softplus,
-        "exp": jnp.exp,
-        "square": jnp.square,
-        "inv_exp": lambda v: 1 / jnp.exp(v),
-        "swish": lambda v: v * jax.nn.sigmoid(v),
-    }
+    functions = {name: theirs for name, (_, theirs) in jax_table(jax).items()}
+    functions["swish"] = functions["traced_swish"]
     x, w, b = layer(rng, (2, 3, 4), 3, dtype)
 
     def layer_jax(x: Any, w: Any, b: Any) -> Any:

@@ -14,6 +14,7 @@ from eigen_autodiff import reference
 from eigen_autodiff._layer import vjp_of_vjp
 
 from _helpers import assert_matches_reference
+from framework_activations import jax_table
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
@@ -111,20 +112,10 @@ def test_against_jax(name: str, dtype: Any, rng: np.random.Generator) -> None:
         "swish": lambda v: v * ead.sigmoid(v),
         "gelu": lambda v: 0.5 * v * (1 + ead.erf(v / np.sqrt(2.0))),
     }.get(name, name)
-    theirs = {
-        "identity": lambda v: v,
-        "sin": jnp.sin,
-        "cos": jnp.cos,
-        "tanh": jnp.tanh,
-        "sigmoid": jax.nn.sigmoid,
-        "relu": jax.nn.relu,
-        "softplus": jax.nn.softplus,
-        "exp": jnp.exp,
-        "square": jnp.square,
-        "inv_exp": lambda v: 1 / jnp.exp(v),
-        "swish": lambda v: v * jax.nn.sigmoid(v),
-        "gelu": lambda v: jax.nn.gelu(v, approximate=False),
-    }[name]
+    table = {name: function for name, (_, function) in jax_table(jax).items()}
+    table["swish"] = table["traced_swish"]
+    table["gelu"] = lambda v: jax.nn.gelu(v, approximate=False)
+    theirs = table[name]
     x, w, b, target = layer(rng, dtype)
 
     def loss(x: Any, w: Any, b: Any) -> Any:
