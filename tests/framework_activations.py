@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import pytest
+
 import eigen_autodiff as ead
 
 Function = Callable[[Any], Any]
@@ -15,17 +17,15 @@ def swish(v: Any) -> Any:
 
 
 def activation_table(
-    *,
-    sin: Function,
-    cos: Function,
-    tanh: Function,
-    exp: Function,
-    square: Function,
-    sigmoid: Function,
-    relu: Function,
-    softplus: Function,
+    module: Any, sigmoid: Function, relu: Function, softplus: Function
 ) -> dict[str, tuple[Any, Function]]:
-    """ead's activation (a built-in name or a traced function) -> the framework's function."""
+    """ead's activation (a built-in name or a traced function) -> the framework's function.
+
+    ``module`` (torch, jax.numpy, tensorflow) has sin, cos, tanh, exp and square.
+    """
+    sin, cos, tanh, exp, square = (
+        getattr(module, f) for f in ("sin", "cos", "tanh", "exp", "square")
+    )
     return {
         "identity": ("identity", lambda v: v),
         "sin": ("sin", sin),
@@ -43,14 +43,11 @@ def activation_table(
 
 def jax_table(jax: Any) -> dict[str, tuple[Any, Function]]:
     """The table for JAX (imported by the caller, which may skip without it)."""
-    jnp = jax.numpy
-    return activation_table(
-        sin=jnp.sin,
-        cos=jnp.cos,
-        tanh=jnp.tanh,
-        exp=jnp.exp,
-        square=jnp.square,
-        sigmoid=jax.nn.sigmoid,
-        relu=jax.nn.relu,
-        softplus=jax.nn.softplus,
-    )
+    return activation_table(jax.numpy, jax.nn.sigmoid, jax.nn.relu, jax.nn.softplus)
+
+
+def jax_with_x64() -> Any:
+    """JAX in float64, or the test skips where it is not installed."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax

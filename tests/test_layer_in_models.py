@@ -14,7 +14,7 @@ from eigen_autodiff._layer import MODES
 
 from _helpers import assert_matches_reference
 from composite_activations import EXACT
-from framework_activations import jax_table
+from framework_activations import jax_table, jax_with_x64
 
 DTYPES = [np.float32, np.float64]
 # Every built-in, and a traced composite written with the library's primitives; for each, what
@@ -129,8 +129,7 @@ def test_bad_extra_arguments_are_named(rng: np.random.Generator) -> None:
 @pytest.mark.parametrize("name", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_vjp_and_jvp_match_jax(name: str, dtype: Any, rng: np.random.Generator) -> None:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = jax_with_x64()
     jnp = jax.numpy
     functions = {name: theirs for name, (_, theirs) in jax_table(jax).items()}
     functions["swish"] = functions["traced_swish"]

@@ -14,7 +14,7 @@ from eigen_autodiff import reference
 from eigen_autodiff._layer import vjp_of_vjp
 
 from _helpers import assert_matches_reference
-from framework_activations import jax_table
+from framework_activations import jax_table, jax_with_x64
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
@@ -105,8 +105,7 @@ JAX_FUNCTIONS = [*BUILTINS, "swish", "gelu"]
 @pytest.mark.parametrize("name", JAX_FUNCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_against_jax(name: str, dtype: Any, rng: np.random.Generator) -> None:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = jax_with_x64()
     jnp = jax.numpy
     ours = {
         "swish": lambda v: v * ead.sigmoid(v),
@@ -140,8 +139,7 @@ def test_against_jax(name: str, dtype: Any, rng: np.random.Generator) -> None:
 
 @pytest.mark.parametrize("name", ["sin", "tanh", "softplus"])
 def test_vjp_of_vjp_matches_jax(name: str, rng: np.random.Generator) -> None:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = jax_with_x64()
     functions = {"sin": jax.numpy.sin, "tanh": jax.numpy.tanh, "softplus": jax.nn.softplus}
     x, w, b, _ = layer(rng, np.float64)
     cotangent = rng.normal(size=(2, 3, 3))

@@ -233,7 +233,7 @@ def check_layer_grad(
     items = parse_wrt(wrt)
     x_array, w_array = as_float_arrays(x=x, w=w)
     dtype = x_array.dtype
-    rtol, atol = TOLERANCES[dtype]
+    rtol, atol = tol = TOLERANCES[dtype]
     _, grads = value_and_grad(x_array, w_array, activation, wrt=items, mode=mode)
     x64, w64 = x_array.astype(np.float64), w_array.astype(np.float64)
     parameters = {"x": x64, "w": w64}
@@ -247,23 +247,16 @@ def check_layer_grad(
 
     comparisons = []
     for number, (name, grad) in enumerate(zip(items, grads)):
-        base = parameters[name]
-        along_ad, along_fd = [], []
-        for k in range(directions):
-            v = fd.random_direction(base.shape, seed=seed + 1000 * number + k)
-            along_ad.append(float(np.sum(np.asarray(grad, np.float64) * v)))
-            along_fd.append(fd.directional_derivative(loss_of(name), base, v)[0])
-        comparisons.append(
-            _compare(
-                f"central finite differences of dL/d{name} along {directions} random "
-                "directions (float64)",
-                np.array(along_ad),
-                np.array(along_fd),
-                rtol,
-                atol,
-                label=name,
-            )
-        )
+
+        def along(k: int, name: str = name, grad: Any = grad) -> tuple[float, float]:
+            base = parameters[name]
+            v = fd.random_direction(base.shape, seed=k)
+            ad = float(np.sum(np.asarray(grad, np.float64) * v))
+            return ad, fd.directional_derivative(loss_of(name), base, v)[0]
+
+        against = f"central finite differences of dL/d{name}"
+        seeds = seed + 1000 * number
+        comparisons.append(_directional_comparison(against, name, directions, seeds, along, tol))
         if isinstance(activation, str) and activation in reference.ACTIVATIONS:
             _, (exact,) = reference.value_and_grad(x64, w64, activation, wrt=(name,))
             comparisons.append(
@@ -279,6 +272,23 @@ def check_layer_grad(
     return _report(what, dtype, comparisons, raise_on_failure, method)
 
 
+def _directional_comparison(
+    against: str,
+    name: str,
+    directions: int,
+    first_seed: int,
+    along: Callable[[int], tuple[float, float]],
+    tolerances: tuple[float, float],
+) -> Comparison:
+    """AD against finite differences along random directions, seeded from ``first_seed``.
+
+    ``along(seed)`` gives the (AD, finite-difference) pair for one direction.
+    """
+    pairs = np.array([along(first_seed + k) for k in range(directions)])
+    what = f"{against} along {directions} random directions (float64)"
+    return _compare(what, pairs[:, 0], pairs[:, 1], *tolerances, label=name)
+
+
 def _layer_second_order_check(
     x: ArrayLike,
     w: ArrayLike,
@@ -291,40 +301,32 @@ def _layer_second_order_check(
     items = parse_wrt(wrt)
     x_array, w_array = as_float_arrays(x=x, w=w)
     dtype = x_array.dtype
-    rtol, atol = TOLERANCES[dtype]
+    rtol, atol = tol = TOLERANCES[dtype]
     x64, w64 = x_array.astype(np.float64), w_array.astype(np.float64)
     parameters = {"x": x64, "w": w64, "b": np.zeros(w64.shape[1])}
     comparisons = []
     for number, name in enumerate(items):
         base = parameters[name]
-        along_ad, along_fd = [], []
-        for k in range(directions):
-            v = fd.random_direction(base.shape, seed=seed + 1000 * number + k)
-            u = fd.random_direction(base.shape, seed=seed + 1000 * number + k + 500)
-            hv = hvp(x_array, w_array, activation, v.astype(dtype), wrt=name)
-            along_ad.append(float(np.sum(np.asarray(hv, np.float64) * u)))
 
-            def gradient_along_u(
-                value: NDArray[np.float64], name: str = name, u: NDArray[np.float64] = u
-            ) -> float:
+        def along(k: int, name: str = name) -> tuple[float, float]:
+            base = parameters[name]
+            v = fd.random_direction(base.shape, seed=k)
+            u = fd.random_direction(base.shape, seed=k + 500)
+            hv = hvp(x_array, w_array, activation, v.astype(dtype), wrt=name)
+
+            def gradient_along_u(value: NDArray[np.float64]) -> float:
                 args = {**parameters, name: value}
                 _, (grad,) = value_and_grad(
                     args["x"], args["w"], activation, wrt=(name,), bias=args["b"]
                 )
                 return float(np.sum(grad * u))
 
-            along_fd.append(fd.directional_derivative(gradient_along_u, base, v)[0])
-        comparisons.append(
-            _compare(
-                f"central finite differences of the AD gradient w.r.t. {name} along "
-                f"{directions} random directions (float64)",
-                np.array(along_ad),
-                np.array(along_fd),
-                rtol,
-                atol,
-                label=name,
-            )
-        )
+            ad = float(np.sum(np.asarray(hv, np.float64) * u))
+            return ad, fd.directional_derivative(gradient_along_u, base, v)[0]
+
+        against = f"central finite differences of the AD gradient w.r.t. {name}"
+        seeds = seed + 1000 * number
+        comparisons.append(_directional_comparison(against, name, directions, seeds, along, tol))
         if isinstance(activation, str) and activation in reference.ACTIVATIONS:
             h = reference.hessian(x64, w64, activation, name)
             v = fd.random_direction(base.shape, seed=seed)
