@@ -38,3 +38,14 @@ def random_layer(
     x = rng.uniform(-1.0, 1.0, size=(batch, inputs)).astype(dtype)
     w = rng.uniform(-1.0, 1.0, size=(inputs, outputs)).astype(dtype)
     return x, w
+
+
+def random_layer_off_kinks(
+    rng: np.random.Generator, activation: str, batch: int, inputs: int, outputs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """random_layer in float64, with Z kept off relu's kink, where a finite difference
+    straddles two slopes: every Z positive."""
+    x, w = random_layer(rng, batch, inputs, outputs, np.float64)
+    if activation == "relu":
+        x, w = np.abs(x) + 0.1, np.abs(w) + 0.1
+    return x, w

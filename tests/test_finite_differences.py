@@ -10,7 +10,7 @@ import eigen_autodiff as ead
 from eigen_autodiff import reference
 from eigen_autodiff._diagnostics import finite_differences as fd
 
-from _helpers import random_layer
+from _helpers import random_layer_off_kinks
 
 ATOL, RTOL = 1e-5, 1e-3  # torch.autograd.gradcheck's defaults (its eps is fd.STEP)
 
@@ -20,11 +20,7 @@ ATOL, RTOL = 1e-5, 1e-3  # torch.autograd.gradcheck's defaults (its eps is fd.ST
 def test_gradient_matches_central_differences(
     activation: str, mode: str, rng: np.random.Generator
 ) -> None:
-    x, w = random_layer(rng, 4, 3, 2, np.float64)
-    if activation == "relu":
-        # Keep Z away from the kink, where a finite difference straddles two slopes.
-        w = np.abs(w) + 0.1
-        x = np.abs(x) * np.sign(rng.uniform(-1, 1, size=(x.shape[0], 1)))
+    x, w = random_layer_off_kinks(rng, activation, 4, 3, 2)
     _, (dw, dx) = ead.value_and_grad(x, w, activation, wrt=("w", "x"), mode=mode)
 
     def loss_of_w(w_: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-// Second derivatives: of activations, and of the layer's loss (Hessian-vector products, Hessians)
+// Second derivatives of the layer's loss (Hessian-vector products, Hessians)
 // and of its VJP (so that frameworks differentiate the layer twice), by nested AutoDiffScalar.
 #include "layer_arguments.hpp"
 
@@ -10,25 +10,6 @@
 namespace eigen_autodiff::bindings {
 
 namespace {
-
-template <typename T>
-py::tuple second_derivative_py(const py::object& activation, const CArray<T>& x) {
-  const ActivationSpec spec = resolve_activation(activation);
-  const std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
-  check_memory_budget(detail::saturating_mul(3 * sizeof(T), detail::count(x.size())),
-                      "second derivatives on " + std::to_string(x.size()) + " entries");
-  CArray<T> value(shape);
-  CArray<T> first(shape);
-  CArray<T> second(shape);
-  {
-    const Computing computing;
-    with_activation(spec, [&](const auto& activation) {
-      second_derivative(activation, x.data(), value.mutable_data(), first.mutable_data(),
-                        second.mutable_data(), x.size());
-    });
-  }
-  return py::make_tuple(value, first, second);
-}
 
 template <typename T>
 CArray<T> hvp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
@@ -108,9 +89,6 @@ py::tuple vjp_of_vjp_py(const CArray<T>& x, const CArray<T>& w, const py::object
 
 template <typename T>
 void define_for(py::module_& m) {
-  m.def("activation_second_derivative", &second_derivative_py<T>, py::arg("activation"),
-        py::arg("x").noconvert(),
-        "(value, first, second derivative) of an activation at each element of x.");
   m.def("layer_hvp", &hvp_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
         py::arg("bias"), py::arg("activation"), py::arg("target"), py::arg("scale"), py::arg("wrt"),
         py::arg("vector").noconvert(),

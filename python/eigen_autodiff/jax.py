@@ -87,6 +87,13 @@ def _forward_host(
     )[0]
 
 
+def _core_shapes(x: _Array, w: _Array, cotangent: _Array) -> tuple[int, dict[str, Any]]:
+    """The vmap levels in front of the arguments, and each argument's shape without them."""
+    levels = w.ndim - 2
+    shapes = {"x": x.shape[levels:], "w": w.shape[levels:], "b": w.shape[-1:]}
+    return levels, {**shapes, "cotangent": cotangent.shape[levels:]}
+
+
 def _vjp_host(
     activation: ActivationLike,
     wrt: tuple[str, ...],
@@ -96,8 +103,7 @@ def _vjp_host(
     cotangent: _Array,
     *bias: _Array,
 ) -> tuple[_Array, ...]:
-    levels = w.ndim - 2
-    shapes = {"x": x.shape[levels:], "w": w.shape[levels:], "b": w.shape[-1:]}
+    levels, shapes = _core_shapes(x, w, cotangent)
     return _batched(
         lambda x, w, ct, *b: ead.vjp(x, w, activation, ct, bias=b[0] if b else None, wrt=wrt),
         (x, w, cotangent, *bias),
@@ -202,14 +208,8 @@ def _vjp_of_vjp_host(
     grad_b: _Array,
     *bias: _Array,
 ) -> tuple[_Array, ...]:
-    levels = w.ndim - 2
+    levels, shapes = _core_shapes(x, w, cotangent)
     wrt = ("x", "w", "b", "cotangent") if has_bias else ("x", "w", "cotangent")
-    shapes = {
-        "x": x.shape[levels:],
-        "w": w.shape[levels:],
-        "b": w.shape[-1:],
-        "cotangent": cotangent.shape[levels:],
-    }
     return _batched(
         lambda x, w, ct, gx, gw, gb, *b: vjp_of_vjp(
             x, w, activation, ct, (gx, gw, gb), bias=b[0] if b else None, wrt=wrt
