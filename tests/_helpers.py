@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
+
+from eigen_autodiff import reference
 
 # Relative agreement demanded of the C++ results against the float64 NumPy reference.
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
@@ -38,6 +41,13 @@ def random_layer(
     x = rng.uniform(-1.0, 1.0, size=(batch, inputs)).astype(dtype)
     w = rng.uniform(-1.0, 1.0, size=(inputs, outputs)).astype(dtype)
     return x, w
+
+
+# Every built-in activation, in reverse and chunked forward mode.
+EVERY_BUILTIN_AND_FAST_MODE = pytest.mark.parametrize(
+    ("activation", "mode"),
+    [(a, m) for a in sorted(reference.ACTIVATIONS) for m in ("reverse", "forward")],
+)
 
 
 def random_layer_off_kinks(

@@ -9,11 +9,10 @@ import eigen_autodiff as ead
 from eigen_autodiff import reference
 from eigen_autodiff._diagnostics.finite_differences import gradient_estimate
 
-from _helpers import random_layer, random_layer_off_kinks
+from _helpers import EVERY_BUILTIN_AND_FAST_MODE, random_layer, random_layer_off_kinks
 
 
-@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@EVERY_BUILTIN_AND_FAST_MODE
 def test_check_grad_passes_on_every_builtin_at_random_layers(
     activation: str, mode: str, rng: np.random.Generator
 ) -> None:

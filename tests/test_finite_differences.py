@@ -7,16 +7,14 @@ import numpy as np
 import pytest
 
 import eigen_autodiff as ead
-from eigen_autodiff import reference
 from eigen_autodiff._diagnostics import finite_differences as fd
 
-from _helpers import random_layer_off_kinks
+from _helpers import EVERY_BUILTIN_AND_FAST_MODE, random_layer_off_kinks
 
 ATOL, RTOL = 1e-5, 1e-3  # torch.autograd.gradcheck's defaults (its eps is fd.STEP)
 
 
-@pytest.mark.parametrize("activation", sorted(reference.ACTIVATIONS))
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@EVERY_BUILTIN_AND_FAST_MODE
 def test_gradient_matches_central_differences(
     activation: str, mode: str, rng: np.random.Generator
 ) -> None:

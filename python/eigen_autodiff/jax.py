@@ -197,24 +197,17 @@ def _vjp_fwd(
 
 
 def _vjp_of_vjp_host(
-    activation: ActivationLike,
-    has_bias: bool,
-    dtype: Any,
-    x: _Array,
-    w: _Array,
-    cotangent: _Array,
-    grad_x: _Array,
-    grad_w: _Array,
-    grad_b: _Array,
-    *bias: _Array,
+    activation: ActivationLike, has_bias: bool, dtype: Any, *arrays: _Array
 ) -> tuple[_Array, ...]:
+    # x, w, the cotangent, the upstream gradients of vjp's three results, and b if any.
+    x, w, cotangent, grad_x, _, _, *bias = arrays
     levels, shapes = _core_shapes(x, w, cotangent)
     wrt = ("x", "w", "b", "cotangent") if has_bias else ("x", "w", "cotangent")
     return _batched(
         lambda x, w, ct, gx, gw, gb, *b: vjp_of_vjp(
             x, w, activation, ct, (gx, gw, gb), bias=b[0] if b else None, wrt=wrt
         ),
-        (x, w, cotangent, grad_x, grad_w, grad_b, *bias),
+        arrays,
         (
             x.ndim - levels,
             2,
