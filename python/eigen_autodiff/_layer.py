@@ -8,12 +8,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Callable, Literal, Union, cast
+from typing import Literal, Union, cast
 
-import numpy as np
 from numpy.typing import ArrayLike
 
-from ._arrays import ExtraKind, FloatArray, LayerArrays, layer_arrays
+from ._arrays import ExtraKind, FloatArray, LayerArrays, RequestBytes, layer_arrays
 from ._native import _core
 from ._tracing.activation_spec import ActivationLike, activation_spec
 
@@ -329,7 +328,7 @@ def _loss_arguments(
     w: ArrayLike,
     what: str,
     wrt: str,
-    request_bytes: Callable[[np.dtype[Any], int, int, int], int],
+    request_bytes: RequestBytes,
     bias: ArrayLike | None,
     target: ArrayLike | None,
     reduction: Reduction,
@@ -346,10 +345,6 @@ def _loss_arguments(
     scale = 1.0 if reduction == "sum" else 1.0 / max(1, math.prod(arrays.y_shape))
     shape = {"w": arrays.w.shape, "x": arrays.x_shape, "b": (arrays.w.shape[1],)}[wrt]
     return arrays, scale, tuple(shape)
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    return math.prod(shape)
 
 
 def hvp(
