@@ -103,6 +103,15 @@ def check_mode(mode: object) -> _core.Mode:
     return found
 
 
+def _check_one_parameter(what: str, wrt: object) -> None:
+    """ValueError unless ``wrt`` names one parameter, as the Jacobian and Hessians take."""
+    if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
+        raise ValueError(
+            f"{what}'s wrt is one parameter name, one of {WRT_ITEMS}, got {wrt!r} (for "
+            "several, call it once per name)"
+        )
+
+
 def _gradients(
     arrays: LayerArrays, items: tuple[str, ...], computed: tuple[FloatArray | None, ...]
 ) -> tuple[FloatArray, ...]:
@@ -306,11 +315,7 @@ def jacobian(
 
     """
     spec = activation_spec(activation)
-    if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
-        raise ValueError(
-            f"jacobian's wrt is one parameter name, one of {WRT_ITEMS}, got {wrt!r} (for "
-            "several, call it once per name)"
-        )
+    _check_one_parameter("jacobian", wrt)
     arrays = layer_arrays(
         x,
         w,
@@ -335,8 +340,7 @@ def _loss_arguments(
     **extras: tuple[ArrayLike | None, ExtraKind],
 ) -> tuple[LayerArrays, float, tuple[int, ...]]:
     """The arrays of a second-order request, the loss's scale, and the shape of ``wrt``."""
-    if not isinstance(wrt, str) or wrt not in WRT_ITEMS:
-        raise ValueError(f"{what}'s wrt is one parameter name, one of {WRT_ITEMS}, got {wrt!r}")
+    _check_one_parameter(what, wrt)
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
     arrays = layer_arrays(
