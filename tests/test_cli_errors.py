@@ -141,12 +141,23 @@ def test_a_negative_seed_is_refused_cleanly() -> None:
 # --- item 12: --plot ------------------------------------------------------------------------------
 
 
-def test_plot_path_is_checked_before_the_diagnosis(tmp_path: Path) -> None:
+@pytest.mark.parametrize("matplotlib", ["installed", "missing"])
+def test_plot_path_is_checked_before_the_diagnosis(tmp_path: Path, matplotlib: str) -> None:
+    # A wrong folder is reported as such whether matplotlib is installed or not (it was reported
+    # as "needs matplotlib" without it).
+    if matplotlib == "installed":
+        pytest.importorskip("matplotlib")
+    hide = "import sys; sys.modules['matplotlib'] = None" if matplotlib == "missing" else ""
     assert_bad_input(
-        run("diagnose", "x", "--at", "1", "--plot", str(tmp_path / "missing" / "p.png")),
+        run("diagnose", "x", "--at", "1", "--plot", str(tmp_path / "missing" / "p.png"),
+            prologue=hide),
         "does not exist",
+    )  # fmt: skip
+    assert_bad_input(
+        run("diagnose", "x", "--at", "1", "--plot", str(tmp_path), prologue=hide), "is a folder"
     )
-    assert_bad_input(run("diagnose", "x", "--at", "1", "--plot", str(tmp_path)), "is a folder")
+    if matplotlib == "missing":
+        return
     assert_bad_input(
         run("diagnose", "x", "--at", "1", "--plot", str(tmp_path / "p.xyz")), ".xyz", ".png"
     )

@@ -32,8 +32,8 @@ def checked_plot_path(path: str | Path) -> Path:
     """The file a plot for ``path`` will be written to, checked before any work is done.
 
     matplotlib adds ``.png`` to a name without an extension; that name is returned. Raises
-    :class:`PlotPathError` when matplotlib is missing, the path is a folder, its folder does not
-    exist, or the extension is not a format matplotlib writes.
+    :class:`PlotPathError` when the path is a folder, its folder does not exist, matplotlib is
+    missing, or the extension is not a format matplotlib writes (checked in that order).
 
     Example:
         >>> from eigen_autodiff._diagnostics.plot import checked_plot_path
@@ -41,7 +41,6 @@ def checked_plot_path(path: str | Path) -> Path:
         PosixPath('diagnosis.png')
 
     """
-    formats = _supported_formats()
     out = Path(path)
     if out.is_dir():
         raise PlotPathError(
@@ -50,6 +49,8 @@ def checked_plot_path(path: str | Path) -> Path:
     folder = out.parent
     if not folder.is_dir():
         raise PlotPathError(f"--plot {str(path)!r}: the folder {str(folder)!r} does not exist")
+    # The folder is checked first: a wrong path is the user's to mend, with or without matplotlib.
+    formats = _supported_formats()
     extension = out.suffix[1:].lower()
     if not extension:
         return out.with_name(out.name + ".png")
