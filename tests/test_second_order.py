@@ -195,3 +195,15 @@ def test_check_grad_checks_second_derivatives(dtype: Any, rng: np.random.Generat
     assert report.passed, report
     with pytest.raises(ValueError, match=r"order must be 1 .* or 2"):
         ead.check_grad("sin", x, order=3)
+
+
+def test_tanh_second_derivative_is_accurate_near_zero() -> None:
+    # tanh' was supplied as 4e/(1+e)**2 with e = exp(-2|x|) everywhere; differentiating that
+    # subtracts two nearly equal terms near 0, and float32 tanh''(1e-3) was 677 ulps off. The
+    # exact -2 tanh(x) sech(x)**2, in float64 (no cancellation there), rounded to float32.
+    x = np.concatenate([np.geomspace(1e-6, 10, 60), -np.geomspace(1e-6, 10, 60)]).astype(np.float32)
+    _, _, second = ead.second_derivative("tanh", x)
+    wide = x.astype(np.float64)
+    exact = (-2.0 * np.tanh(wide) / np.cosh(wide) ** 2).astype(np.float32)
+    ulps = np.abs(second.astype(np.float64) - exact) / np.spacing(np.abs(exact)).astype(np.float64)
+    assert ulps.max() <= 8, f"{ulps.max():.3g} ulps at x = {x[np.argmax(ulps)]}"

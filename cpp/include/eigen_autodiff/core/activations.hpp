@@ -58,9 +58,15 @@ struct Tanh {
     using T = value_type_t<S>;
     const T v = value_of(x);
     if constexpr (is_autodiff<S>::value) {
+      const T t = tanh(v);
+      // 1 - t^2 cancels to nothing in the tails, and 4e/(1+e)^2 (e = exp(-2|x|)) near 0, where
+      // its own derivative (tanh'') subtracts two nearly equal terms: each where it is exact.
+      if (abs(value_of(v)) < 1) {
+        return with_derivative(x, t, T(1) - t * t);
+      }
       const T e = exp(T(-2) * abs(v));
       const T denominator = T(1) + e;
-      return with_derivative(x, tanh(v), T(4) * e / (denominator * denominator));
+      return with_derivative(x, t, T(4) * e / (denominator * denominator));
     } else {
       return tanh(v);
     }
