@@ -65,12 +65,12 @@ class GradCheckReport:
 
     @property
     def max_abs_error(self) -> float:
-        """Largest |AD - estimate| over all comparisons."""
+        """Largest ``|AD - estimate|`` over all comparisons."""
         return max((c.max_abs_error for c in self.comparisons), default=0.0)
 
     @property
     def max_rel_error(self) -> float:
-        """Largest |AD - estimate| / |estimate| over all comparisons."""
+        """Largest ``|AD - estimate| / |estimate|`` over all comparisons."""
         return max((c.max_rel_error for c in self.comparisons), default=0.0)
 
     @property
