@@ -12,6 +12,7 @@ autodoc imports it, and the doctest builder runs every example the pages show.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 
@@ -52,9 +53,9 @@ highlight_language = "none"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
-# The annotations are for mypy; in the signatures they would spell private aliases.
-autodoc_typehints_format = "short"
+# Signatures without annotations: those are for mypy, and Sphinx spells NumPy's ArrayLike as its
+# private unions; each docstring says in words what its arguments may be.
+autodoc_typehints = "none"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 
 # The framework modules import their framework at import time. Where one is not installed, it is
@@ -105,6 +106,28 @@ def _skip_mocked_members(
     return True if ismock(obj) or ismock(owner) else None
 
 
+def _init_signature(
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str, str | None] | None:
+    """A class's ``__init__`` parameters where its base's ``__new__`` hides them.
+
+    Keras' ``Layer.__new__(cls, *args, **kwargs)`` is what autodoc finds first for
+    ``eigen_autodiff.keras.CustomLayer``; its constructor's own parameters say more.
+    """
+    if what != "class" or signature != "(*args, **kwargs)" or not isinstance(obj, type):
+        return None
+    init = inspect.signature(obj.__init__)  # type: ignore[misc]
+    # Without self, and without annotations, as autodoc_typehints = "none" shows the others.
+    parameters = [p.replace(annotation=p.empty) for p in list(init.parameters.values())[1:]]
+    return str(init.replace(parameters=parameters, return_annotation=init.empty)), None
+
+
 def _check_public_names(app: Sphinx, env: BuildEnvironment) -> None:
     """Warn (an error under -W) for a public name that no page documents.
 
@@ -121,4 +144,5 @@ def setup(app: Sphinx) -> None:
     """Connect the checks above."""
     app.connect("doctree-read", _skip_examples)
     app.connect("autodoc-skip-member", _skip_mocked_members)
+    app.connect("autodoc-process-signature", _init_signature)
     app.connect("env-check-consistency", _check_public_names)
