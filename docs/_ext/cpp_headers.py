@@ -99,7 +99,9 @@ def _skip_block(scanned: str, start: int) -> int:
     raise ValueError("unbalanced braces")
 
 
-def _clean(source: str) -> str:
+def _clean(source: str, column: int = 0) -> str:
+    # The first line starts at its token; the others keep their indentation, relative to it.
+    source = " " * column + source
     lines = [line.rstrip() for line in dedent(source.strip("\n")).splitlines()]
     return "\n".join(line for line in lines if line.strip())
 
@@ -136,6 +138,9 @@ def _parse_scope(
     def line_of(offset: int) -> int:
         return text.count("\n", 0, offset)
 
+    def column(offset: int) -> int:
+        return offset - (text.rfind("\n", 0, offset) + 1)
+
     while i < end:
         char = scanned[i]
         if statement_start is None:
@@ -157,7 +162,9 @@ def _parse_scope(
                     stop += 1
                 directive = shown[i:stop]
                 if visible and re.match(r"#\s*define\s+(?!EIGEN_AUTODIFF_\w*_H\b)", directive):
-                    entries.append(Entry(_clean(directive), _comment_above(lines, line_of(i))))
+                    entries.append(
+                        Entry(_clean(directive, column(i)), _comment_above(lines, line_of(i)))
+                    )
                 i = stop
                 continue
             statement_start = i
@@ -170,7 +177,7 @@ def _parse_scope(
                 # A macro invocation ends without a semicolon; consecutive ones (a list of
                 # instances) are shown as one block.
                 if visible:
-                    invocation = _clean(shown[statement_start : i + 1])
+                    invocation = _clean(shown[statement_start : i + 1], column(statement_start))
                     comment = _comment_above(lines, line_of(statement_start))
                     previous = entries[-1] if entries else None
                     if previous and not comment and _MACRO_CALL.match(previous.signature):
@@ -192,7 +199,7 @@ def _parse_scope(
                 trailing = re.match(r"[ \t]*//(.*)", text[i + 1 : text.find("\n", i)])
                 if trailing:
                     comment += _strip_comment([trailing.group(1)])
-                entries.append(Entry(_clean(statement), comment))
+                entries.append(Entry(_clean(statement, column(statement_start)), comment))
             statement_start = None
         elif char == "{" and parens == 0:
             head = shown[statement_start:i].strip()
@@ -217,15 +224,22 @@ def _parse_scope(
                 members, after = _parse_scope(
                     text, shown, scanned, lines, i + 1, end, klass.group(1) != "class"
                 )
-                entries.append(Entry(_clean(head), comment, members))
+                entries.append(Entry(_clean(head, column(statement_start)), comment, members))
             else:
                 after = _skip_block(scanned, i)
                 if visible:
                     if head.startswith("enum"):
                         # The enumerators' own comments are part of the interface.
-                        entries.append(Entry(_clean(text[statement_start:after]), comment))
+                        entries.append(
+                            Entry(
+                                _clean(text[statement_start:after], column(statement_start)),
+                                comment,
+                            )
+                        )
                     elif not head.startswith("static_assert"):
-                        entries.append(Entry(_clean(_declaration(head)), comment))
+                        entries.append(
+                            Entry(_clean(_declaration(head), column(statement_start)), comment)
+                        )
             # A brace initialiser or a class definition ends with its own semicolon.
             rest = re.match(r"\s*;", scanned[after:])
             i = after + (rest.end() if rest else 0)
