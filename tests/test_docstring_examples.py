@@ -24,6 +24,7 @@ MODULES = [
     "eigen_autodiff._tracing.primitives",
     "eigen_autodiff._tracing.symbolic",
     "eigen_autodiff._tracing.trace",
+    "eigen_autodiff.reference",
 ]
 
 
