@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the activation API run and print what they show."""
+"""The examples in the docstrings of the public API run and print what they show."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import importlib
 import pytest
 
 MODULES = [
+    # The compiled module: its docstrings (set_num_threads, TracedProgram, ...) are in C++.
+    "eigen_autodiff._core",
     "eigen_autodiff._tracing.activation_spec",
     "eigen_autodiff._derivative",
     "eigen_autodiff._diagnostics.check_grad",
@@ -22,6 +24,7 @@ MODULES = [
     "eigen_autodiff._tracing.primitives",
     "eigen_autodiff._tracing.symbolic",
     "eigen_autodiff._tracing.trace",
+    "eigen_autodiff.reference",
 ]
 
 

@@ -175,8 +175,24 @@ void register_traced(py::module_& m) {
   m.attr("OPERATIONS") = operations(operation);
   py::class_<TracedProgram, std::shared_ptr<TracedProgram>>(
       m, "TracedProgram",
-      "An activation compiled from a traced Python callable: instructions over registers, "
-      "evaluated per element in C++ on float, double or AutoDiffScalar.")
+      R"doc(An activation compiled from a traced Python callable: instructions over registers,
+evaluated per element in C++ on float, double or AutoDiffScalar.
+
+Example:
+    >>> import eigen_autodiff as ead
+    >>> def swish(x):
+    ...     return x * ead.sigmoid(x)
+    >>> program = ead.trace(swish)
+    >>> print(program)
+    TracedProgram 'swish':
+    a1 = sigmoid a0
+    a2 = mul a0, a1
+    return a2
+    >>> program.instructions[0]
+    ('sigmoid', 'ad', 1, 0, 0, 0, 0.0)
+    >>> print(ead.derivative(program, 0.0)[1])
+    0.5
+)doc")
       .def(py::init(&program_from), py::arg("instructions"), py::arg("output"),
            py::arg("name") = "",
            "Checks and stores a program: instructions (op, lane, dst, a, b, c, constant), the "

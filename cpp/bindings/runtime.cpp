@@ -198,13 +198,35 @@ void register_runtime(py::module_& m) {
           previous.reset();
         }
       },
-      py::arg("n"), "Use n threads for the computations that follow.");
+      py::arg("n"), R"doc(Use n threads for the computations that follow.
+
+Example:
+    >>> import eigen_autodiff as ead
+    >>> previous = ead.get_num_threads()
+    >>> ead.set_num_threads(2)
+    >>> ead.get_num_threads()
+    2
+    >>> ead.set_num_threads(previous)
+)doc");
   m.def(
       "get_num_threads", [] { return compute_context()->pool->NumThreads(); },
       "The number of threads computations run on.");
   m.def(
       "set_memory_budget", [](std::uint64_t bytes) { memory_budget.store(bytes); },
-      py::arg("bytes"), "Largest estimated working memory a request may ask for.");
+      py::arg("bytes"), R"doc(Largest estimated working memory a request may ask for.
+
+A request whose estimate exceeds it raises MemoryError before allocating anything.
+
+Example:
+    >>> import numpy as np, eigen_autodiff as ead
+    >>> previous = ead.get_memory_budget()
+    >>> ead.set_memory_budget(1000)
+    >>> ead.forward(np.ones((100, 10)), np.ones((10, 10)), "sin")
+    Traceback (most recent call last):
+    ...
+    MemoryError: the layer's values on X (100, 10) and W (10, 10) needs an estimated 8000 bytes ...
+    >>> ead.set_memory_budget(previous)
+)doc");
   m.def(
       "get_memory_budget", [] { return memory_budget.load(); },
       "Largest estimated working memory a request may ask for, in bytes.");

@@ -39,6 +39,7 @@ from ._tracing.primitives import *
 from ._tracing.symbolic import *
 from ._tracing.trace import *
 
+#: The package's version (pyproject.toml's), as compiled into the extension module.
 __version__: str = _core.__version__
 
 set_num_threads = _core.set_num_threads

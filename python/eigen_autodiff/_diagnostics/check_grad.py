@@ -44,7 +44,17 @@ class Comparison:
 
 @dataclass(frozen=True)
 class GradCheckReport:
-    """What check_grad found. ``passed`` holds when every comparison passed."""
+    """What check_grad found. ``passed`` holds when every comparison passed.
+
+    Example:
+        >>> import eigen_autodiff as ead
+        >>> report = ead.check_grad("sin", [0.5, 1.0])
+        >>> report.passed, report.max_abs_error < 1e-10
+        (True, True)
+        >>> print(str(report).splitlines()[0])
+        GradCheckReport(activation sin, float64: passed; rtol=0.001, atol=1e-05, ...)
+
+    """
 
     what: str
     dtype: str
@@ -65,12 +75,12 @@ class GradCheckReport:
 
     @property
     def max_abs_error(self) -> float:
-        """Largest |AD - estimate| over all comparisons."""
+        """Largest ``|AD - estimate|`` over all comparisons."""
         return max((c.max_abs_error for c in self.comparisons), default=0.0)
 
     @property
     def max_rel_error(self) -> float:
-        """Largest |AD - estimate| / |estimate| over all comparisons."""
+        """Largest ``|AD - estimate| / |estimate|`` over all comparisons."""
         return max((c.max_rel_error for c in self.comparisons), default=0.0)
 
     @property
@@ -96,7 +106,16 @@ class GradCheckReport:
 
 
 class GradCheckError(AssertionError):
-    """Raised by check_grad(..., raise_on_failure=True) when a comparison fails."""
+    """Raised by check_grad(..., raise_on_failure=True) when a comparison fails.
+
+    Example:
+        >>> import numpy as np, eigen_autodiff as ead
+        >>> ead.check_grad("inv_exp", np.float32([100.0]), raise_on_failure=True)
+        Traceback (most recent call last):
+        ...
+        eigen_autodiff._diagnostics.check_grad.GradCheckError: GradCheckReport(activation inv_exp...
+
+    """
 
     def __init__(self, report: GradCheckReport) -> None:
         super().__init__(repr(report))

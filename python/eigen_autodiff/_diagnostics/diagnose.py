@@ -30,7 +30,17 @@ RTOL = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-5}
 
 @dataclass(frozen=True)
 class Failure:
-    """One point where the AD derivative is wrong (or, in ``Diagnosis.notes``, undefined)."""
+    """One point where the AD derivative is wrong (or, in ``Diagnosis.notes``, undefined).
+
+    Example:
+        >>> import eigen_autodiff as ead
+        >>> failure = ead.diagnose("inv_exp", [100.0]).failures[0]
+        >>> failure.x, failure.dtype, failure.op
+        (100.0, 'float32', 'exp')
+        >>> print(failure.derivative)
+        nan
+
+    """
 
     x: float
     dtype: str
@@ -60,6 +70,15 @@ class Diagnosis:
     ``notes`` lists the points where the derivative is undefined and a documented convention
     was applied (relu'(0) = 0, abs'(0) = 1, sqrt'(0) = +inf): records like ``failures`` that do
     not count against ``passed``.
+
+    Example:
+        >>> import eigen_autodiff as ead
+        >>> report = ead.diagnose("relu", [-1.0, 0.0])
+        >>> report.passed, len(report.failures), len(report.notes)
+        (True, 0, 2)
+        >>> print(str(report).splitlines()[0])
+        Diagnosis(relu: 2 points x float32, float64: passed, 2 notes)
+
     """
 
     activation: str

@@ -23,6 +23,18 @@ class CustomDerivative:
     their argument, so they may only use that argument (not values traced outside them). On
     numbers and arrays it returns ``f``'s value. ``f`` and ``df`` cannot be reassigned, so that
     the traced program cached for this object stays right; make a new one instead.
+
+    Example:
+        >>> import eigen_autodiff as ead
+        >>> stable = ead.custom_derivative(lambda x: 1 / ead.exp(x), lambda x: -ead.exp(-x))
+        >>> isinstance(stable, ead.CustomDerivative)
+        True
+        >>> print(stable(0.0))  # on numbers: the value function
+        1.0
+        >>> value, slope = ead.derivative(lambda x: stable(2 * x), 0.0)  # 2 * df(0)
+        >>> print(value, slope)
+        1.0 -2.0
+
     """
 
     def __init__(self, f: Function, df: Function) -> None:

@@ -340,6 +340,22 @@ class TracedCondition(_Traced):
 
     Its lane is the lane of the values compared, so that a choice between constants is made
     where the compared values live.
+
+    Example:
+        >>> import eigen_autodiff as ead
+        >>> def window(x):
+        ...     inside = (x > 0) & (x < 1)  # a TracedCondition while traced
+        ...     return ead.where(inside, x, 0.0)
+        >>> print(ead.trace(window))
+        TracedProgram 'window':
+        c0 = gt_const a0, 0
+        c1 = lt_const a0, 1
+        c2 = logical_and c0, c1
+        a1 = constant 0
+        a2 = select a0, a1, c2
+        return a2
+        >>> print(window(0.5), window(2.0))  # on numbers it computes directly
+        0.5 0.0
     """
 
     __slots__ = ()
