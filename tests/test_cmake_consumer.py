@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONSUMER = REPO / "cpp" / "examples" / "consumer"
 # main.cpp: L = sum(sin(X . W)^2) with z = X . W = (0, 1.75), so dL/dW = (3 sin(3.5), -sin(3.5)).
 GRADIENT = (3 * math.sin(3.5), -math.sin(3.5))
+# Written once, in pyproject.toml; CMake reads it from there or from scikit-build-core.
+VERSION = re.findall(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.M)[0]
 
 
 def tool(name: str) -> str | None:
@@ -101,6 +104,8 @@ def test_consumer_against_an_installed_prefix(cmake: list[str], tmp_path: Path) 
         "eigen_autodiffConfig.cmake", "eigen_autodiffConfigVersion.cmake",
         "eigen_autodiffTargets.cmake", "FindEigenForAutodiff.cmake",
     }  # fmt: skip
+    version_file = (config / "eigen_autodiffConfigVersion.cmake").read_text()
+    assert f'set(PACKAGE_VERSION "{VERSION}")' in version_file
     consumer = tmp_path / "consumer"
     commands = build_consumer(
         cmake, consumer, f"-DCMAKE_PREFIX_PATH={prefix}", f"-DPython_EXECUTABLE={sys.executable}"
@@ -113,6 +118,9 @@ def test_consumer_against_the_python_package(cmake: list[str], tmp_path: Path) -
     assert cmake_dir == eigen_autodiff.get_cmake_dir()
     include = run([sys.executable, "-m", "eigen_autodiff", "--include"]).strip()
     assert include == eigen_autodiff.get_include()
+    version_file = (Path(cmake_dir) / "eigen_autodiffConfigVersion.cmake").read_text()
+    assert f'set(PACKAGE_VERSION "{VERSION}")' in version_file
+    assert eigen_autodiff.__version__ == VERSION
     # No Python_EXECUTABLE: the package's config finds cmeel-eigen installed beside it, as for a
     # user whose virtual environment is not activated.
     commands = build_consumer(cmake, tmp_path, f"-Deigen_autodiff_DIR={cmake_dir}")
