@@ -99,6 +99,8 @@ def test_consumer_against_an_installed_prefix(cmake: list[str], tmp_path: Path) 
     # Header-only: configuring and installing compiles nothing.
     run([*cmake, "-S", str(REPO), "-B", str(build), f"-DPython_EXECUTABLE={sys.executable}"])
     run([cmake[0], "--install", str(build), "--prefix", str(prefix)])
+    # At top level, and only there, the project picks a build type when none is given.
+    assert cache_value(build, "CMAKE_BUILD_TYPE") == "Release"
     config = prefix / "share" / "cmake" / "eigen_autodiff"
     assert {p.name for p in config.iterdir()} >= {
         "eigen_autodiffConfig.cmake", "eigen_autodiffConfigVersion.cmake",
