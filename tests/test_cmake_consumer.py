@@ -94,25 +94,78 @@ def check_consumer(build: Path, commands: list[str], include: Path) -> None:
     assert computed == pytest.approx(GRADIENT, rel=1e-15), out
 
 
-def test_consumer_against_an_installed_prefix(cmake: list[str], tmp_path: Path) -> None:
-    build, prefix = tmp_path / "build", tmp_path / "prefix"
+@pytest.fixture(scope="module")
+def installed_prefix(cmake: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project configured on its own and installed with ``cmake --install``."""
+    root = tmp_path_factory.mktemp("installed")
+    build, prefix = root / "build", root / "prefix"
     # Header-only: configuring and installing compiles nothing.
     run([*cmake, "-S", str(REPO), "-B", str(build), f"-DPython_EXECUTABLE={sys.executable}"])
     run([cmake[0], "--install", str(build), "--prefix", str(prefix)])
     # At top level, and only there, the project picks a build type when none is given.
     assert cache_value(build, "CMAKE_BUILD_TYPE") == "Release"
-    config = prefix / "share" / "cmake" / "eigen_autodiff"
+    return prefix
+
+
+def test_consumer_against_an_installed_prefix(
+    cmake: list[str], installed_prefix: Path, tmp_path: Path
+) -> None:
+    config = installed_prefix / "share" / "cmake" / "eigen_autodiff"
     assert {p.name for p in config.iterdir()} >= {
         "eigen_autodiffConfig.cmake", "eigen_autodiffConfigVersion.cmake",
         "eigen_autodiffTargets.cmake", "FindEigenForAutodiff.cmake",
     }  # fmt: skip
     version_file = (config / "eigen_autodiffConfigVersion.cmake").read_text()
     assert f'set(PACKAGE_VERSION "{VERSION}")' in version_file
-    consumer = tmp_path / "consumer"
     commands = build_consumer(
-        cmake, consumer, f"-DCMAKE_PREFIX_PATH={prefix}", f"-DPython_EXECUTABLE={sys.executable}"
-    )
-    check_consumer(consumer, commands, prefix / "include")
+        cmake, tmp_path, f"-DCMAKE_PREFIX_PATH={installed_prefix}",
+        f"-DPython_EXECUTABLE={sys.executable}",
+    )  # fmt: skip
+    check_consumer(tmp_path, commands, installed_prefix / "include")
+
+
+def assert_names_the_three_ways(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode != 0, result.stdout
+    message = " ".join(result.stderr.split())
+    for way in ("pip install \"cmeel-eigen", "eigen-autodiff[cpp]", "-DEIGEN3_INCLUDE_DIR=",
+                "-DEigen3_DIR=", "apt install libeigen3-dev"):  # fmt: skip
+        assert way in message, result.stderr
+
+
+def test_without_eigen_the_error_names_the_three_ways(
+    cmake: list[str], installed_prefix: Path, tmp_path: Path
+) -> None:
+    # CMAKE_DISABLE_FIND_PACKAGE_Eigen3 makes every way fail, whatever this machine has.
+    no_eigen = ["-DCMAKE_DISABLE_FIND_PACKAGE_Eigen3=ON", f"-DPython_EXECUTABLE={sys.executable}"]
+    for source, options in (
+        (REPO, no_eigen),
+        (CONSUMER, [*no_eigen, f"-DCMAKE_PREFIX_PATH={installed_prefix}"]),
+    ):
+        build = tmp_path / source.name
+        command = [*cmake, "-S", str(source), "-B", str(build), *options]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        assert_names_the_three_ways(result)
+
+
+def test_eigen_is_found_through_python3_on_path_without_an_activated_venv(
+    cmake: list[str], tmp_path: Path
+) -> None:
+    # The issue: with a virtual environment merely first on PATH, cmeel-eigen was not found.
+    python3 = Path(sys.executable).with_name("python3")
+    if not python3.exists() or not os.path.samefile(python3, sys.executable):
+        pytest.skip(f"{python3} is not this interpreter")
+    cmeel = pytest.importorskip("cmeel")
+    prefix = Path(cmeel.__file__).resolve().parent.parent / "cmeel.prefix"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env["PATH"] = os.pathsep.join([str(python3.parent), env.get("PATH", "")])
+    result = subprocess.run(
+        [*cmake, "-S", str(REPO), "-B", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = [line for line in result.stdout.splitlines() if line.startswith("-- Eigen 3.4")]
+    assert len(found) == 1, result.stdout
+    assert f"from {prefix}" in found[0], found[0]
 
 
 def test_consumer_against_the_python_package(cmake: list[str], tmp_path: Path) -> None:
