@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,20 @@ def test_cpp_unit_tests_pass(cpp_build: Path, name: str, at_least: int) -> None:
     out = run(cpp_build / "tests" / "cpp" / name)
     passed, failed = (int(word) for word in out.split()[::2][:2])
     assert failed == 0 and passed > at_least, out
+
+
+def test_cpp_unit_tests_run_under_ctest(cpp_build: Path) -> None:
+    cmake = shutil.which("cmake")
+    assert cmake is not None
+    ctest = Path(cmake).with_name("ctest")
+    result = subprocess.run(
+        [str(ctest), "--test-dir", str(cpp_build), "--output-on-failure"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("test_core", "test_traced", "test_pitfalls", "test_arguments"):
+        assert re.search(rf"Test +#\d+: {name} \.+ +Passed", result.stdout), result.stdout
+    assert re.search(r"100% tests passed.* out of 4\n", result.stdout), result.stdout
 
 
 # Hostile input files for the examples' reader (example_io.hpp): shapes whose product wraps

@@ -21,6 +21,7 @@ MODULES = [
     "eigen_autodiff._tracing.expression",
     "eigen_autodiff._diagnostics.finite_differences",
     "eigen_autodiff._layer",
+    "eigen_autodiff._paths",
     "eigen_autodiff._tracing.primitives",
     "eigen_autodiff._tracing.symbolic",
     "eigen_autodiff._tracing.trace",

@@ -1,14 +1,30 @@
-# Finds Eigen 3.4 and provides the imported target Eigen3::Eigen.
+# Finds Eigen 3.4 and provides the imported target Eigen3::Eigen, for this project's build and
+# for the installed eigen_autodiffConfig.cmake (installed beside it).
 #
 # Order (see third_party/README.md):
 #   1. what the user says: -DEigen3_DIR=<dir with Eigen3Config.cmake> or -DEIGEN3_INCLUDE_DIR=<dir>;
-#   2. the PyPI package cmeel-eigen installed for the Python interpreter in use (inside pip's
-#      isolated build that is the build environment);
+#   2. the PyPI package cmeel-eigen: beside an installed eigen_autodiff package
+#      (EIGEN_AUTODIFF_EIGEN_HINTS, set by the config file), then installed for the Python of
+#      Python_EXECUTABLE, Python3_EXECUTABLE, or python3 on PATH. Not find_package(Python): with
+#      a virtual environment first on PATH but not activated, it may pick another interpreter.
+#      Inside pip's isolated build, Python_EXECUTABLE is the build environment's;
 #   3. the system (find_package(Eigen3 CONFIG), e.g. Debian's libeigen3-dev).
+# Without Eigen it defines no target and leaves EIGEN_AUTODIFF_EIGEN_NOT_FOUND, the error that
+# names the ways to provide it: the caller decides whether that is fatal (a config file must
+# not stop a find_package(... QUIET)).
 # The minor version is pinned because AutoDiffScalar's handling of empty derivative vectors
 # changed between releases and our tests rely on 3.4's behaviour.
 
 set(EIGEN_AUTODIFF_EIGEN_VERSION 3.4)
+set(EIGEN_AUTODIFF_EIGEN_NOT_FOUND
+    "eigen-autodiff needs Eigen ${EIGEN_AUTODIFF_EIGEN_VERSION}.x, which was not found. Provide it \
+in one of three ways:\n\
+  1. pip install \"cmeel-eigen>=3.4,<3.5\" (or pip install \"eigen-autodiff[cpp]\") for the \
+Python that CMake is given with -DPython_EXECUTABLE=... (or Python3_EXECUTABLE, or the python3 \
+first on PATH);\n\
+  2. -DEIGEN3_INCLUDE_DIR=<folder with Eigen/Core> or -DEigen3_DIR=<folder with \
+Eigen3Config.cmake>;\n\
+  3. the system's package: apt install libeigen3-dev (Debian, Ubuntu).")
 
 if(TARGET Eigen3::Eigen)
   return()
@@ -35,11 +51,26 @@ endif()
 
 set(_eigen_hints)
 if(NOT Eigen3_DIR)
-  find_package(Python COMPONENTS Interpreter QUIET)
-  if(Python_EXECUTABLE)
+  foreach(_eigen_hint IN LISTS EIGEN_AUTODIFF_EIGEN_HINTS)
+    if(EXISTS "${_eigen_hint}")
+      list(APPEND _eigen_hints "${_eigen_hint}")
+    endif()
+  endforeach()
+  set(_eigen_pythons)
+  foreach(_eigen_python_variable IN ITEMS Python_EXECUTABLE Python3_EXECUTABLE)
+    if(${_eigen_python_variable})
+      list(APPEND _eigen_pythons "${${_eigen_python_variable}}")
+    endif()
+  endforeach()
+  find_program(EIGEN_AUTODIFF_PYTHON3_ON_PATH NAMES python3 NO_CACHE)
+  if(EIGEN_AUTODIFF_PYTHON3_ON_PATH)
+    list(APPEND _eigen_pythons "${EIGEN_AUTODIFF_PYTHON3_ON_PATH}")
+  endif()
+  # The first Python that has cmeel; the others are not asked.
+  foreach(_eigen_python IN LISTS _eigen_pythons)
     # cmeel installs its prefix in a folder "cmeel.prefix" beside the "cmeel" package.
     execute_process(
-      COMMAND "${Python_EXECUTABLE}" -c
+      COMMAND "${_eigen_python}" -c
               "import cmeel, pathlib; print(pathlib.Path(cmeel.__file__).parent.parent / 'cmeel.prefix')"
       OUTPUT_VARIABLE _cmeel_prefix
       OUTPUT_STRIP_TRAILING_WHITESPACE
@@ -47,11 +78,15 @@ if(NOT Eigen3_DIR)
       ERROR_QUIET)
     if(_cmeel_result EQUAL 0 AND EXISTS "${_cmeel_prefix}")
       list(APPEND _eigen_hints "${_cmeel_prefix}")
+      break()
     endif()
-  endif()
+  endforeach()
 endif()
 
-find_package(Eigen3 ${EIGEN_AUTODIFF_EIGEN_VERSION} CONFIG REQUIRED HINTS ${_eigen_hints})
+find_package(Eigen3 ${EIGEN_AUTODIFF_EIGEN_VERSION} CONFIG QUIET HINTS ${_eigen_hints})
+if(NOT Eigen3_FOUND OR NOT TARGET Eigen3::Eigen)
+  return()
+endif()
 if(NOT Eigen3_VERSION VERSION_GREATER_EQUAL ${EIGEN_AUTODIFF_EIGEN_VERSION}
    OR Eigen3_VERSION VERSION_GREATER_EQUAL 3.5)
   message(FATAL_ERROR "Found Eigen ${Eigen3_VERSION} in ${Eigen3_DIR}; "

@@ -17,7 +17,7 @@ Example:
 
 """
 
-from . import _custom_layer, _derivative, _layer
+from . import _custom_layer, _derivative, _layer, _paths
 from ._custom_layer import *
 from ._derivative import *
 from ._diagnostics import check_grad as _check_grad
@@ -26,6 +26,7 @@ from ._diagnostics.check_grad import *
 from ._diagnostics.diagnose import *
 from ._layer import *
 from ._native import _core
+from ._paths import *
 from ._tracing import activation_spec as _activation_spec
 from ._tracing import custom_derivative as _custom_derivative
 from ._tracing import errors as _errors
@@ -65,6 +66,7 @@ __all__ += _custom_layer.__all__
 __all__ += _diagnose.__all__
 __all__ += _errors.__all__
 __all__ += _layer.__all__
+__all__ += _paths.__all__
 __all__ += _primitives.__all__
 __all__ += _symbolic.__all__
 __all__ += _trace.__all__

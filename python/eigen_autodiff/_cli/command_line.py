@@ -2,7 +2,8 @@
 
 ``python -m eigen_autodiff [--seed N] [--dtype float32|float64]`` walks through the article;
 ``python -m eigen_autodiff diagnose "1/exp(x)" --at 100 [--dtype ...] [--plot FILE.png]``
-finds where an activation's AD derivative is wrong and why.
+finds where an activation's AD derivative is wrong and why;
+``python -m eigen_autodiff --cmake-dir`` and ``--include`` print where the C++ library is.
 
 Exit status: 0 when the diagnosis passed (notes on documented conventions do not count), 1 when
 it found failures, 2 for bad input (an expression, a point or a plot path that cannot be used),
@@ -63,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("float32", "float64"),
         default="float32",
         help="floating-point type of the layer, as TensorFlow's default float32 (default: float32)",
+    )
+    # For C++ users of the pip package, as pybind11's: -Deigen_autodiff_DIR=$(... --cmake-dir).
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--cmake-dir",
+        action="store_true",
+        help="print the folder of eigen_autodiffConfig.cmake (for -Deigen_autodiff_DIR=) and exit",
+    )
+    where.add_argument(
+        "--include",
+        action="store_true",
+        help="print the folder of the C++ headers (for -I) and exit",
     )
     commands = parser.add_subparsers(dest="command", metavar="command")
     from .._tracing.primitives import __all__ as functions
@@ -170,6 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(_negative_values_as_values(sys.argv[1:] if argv is None else argv))
+    if args.cmake_dir or args.include:
+        from .. import _paths
+
+        try:
+            print(_paths.get_cmake_dir() if args.cmake_dir else _paths.get_include())
+        except FileNotFoundError as error:
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "diagnose":
         return _diagnose_command(args)
     if args.command == "train":
