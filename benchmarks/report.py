@@ -74,23 +74,31 @@ def project_name(records: list[dict[str, Any]], task: str) -> str | None:
     return next((r["impl"] for r in records if r["task"] == task and r["is_project"]), None)
 
 
+def fastest_of(names: Iterable[str], by_name: dict[str, dict]) -> tuple[str | None, float | None]:
+    timed = [(t, n) for n in names if (t := median(by_name.get(n))) is not None]
+    seconds, name = min(timed, default=(None, None))
+    return name, seconds
+
+
 def reverse_table(records: list[dict[str, Any]]) -> str:
+    """Each gradient's time, the fastest peer's, and the limit: the three products alone with the
+    fastest BLAS in the run."""
     names, cells = grouped(records, REVERSE)
     project = project_name(records, REVERSE)
-    peers = [n for n in names if n != project]
+    limits = {r["impl"] for r in records if r.get("is_limit")}
+    peers = [n for n in names if n != project and n not in limits]
     rows = []
     for (size, dtype), by_name in cells.items():
-        timed = {n: median(by_name.get(n)) for n in peers}
-        fastest = min(
-            (n for n in peers if timed[n] is not None), key=lambda n: timed[n], default=None
-        )
+        fastest, fastest_time = fastest_of(peers, by_name)
+        _, limit_time = fastest_of(limits, by_name)
         own = median(by_name.get(project)) if project else None
         rows.append(
             [format_size(size), dtype]
             + [cell(by_name.get(n)) for n in names]
-            + [fastest or "-", ratio(own, timed[fastest] if fastest else None)]
+            + [fastest or "-", ratio(own, fastest_time), ratio(own, limit_time)]
         )
-    return table(["B x N x M", "dtype", *names, "fastest peer", "project / fastest"], rows)
+    header = ["B x N x M", "dtype", *names, "fastest peer", "project / fastest"]
+    return table([*header, "project / limit"], rows)
 
 
 def comparison_table(records: list[dict[str, Any]], task: str) -> str:

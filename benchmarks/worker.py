@@ -34,13 +34,27 @@ def oracle(case: Case) -> dict[str, Any]:
     return {"loss": float(loss), "w": dw, "x": dx}
 
 
+def limit_check(got: dict[str, Any], case: Case) -> dict[str, Any]:
+    """A limit implementation computes no gradient: only the products' shapes are checked."""
+    b, n, m = case.size
+    want = {"z": (b, m), "w": (n, m), "x": (b, n)}
+    shapes = {key: tuple(value.shape) for key, value in got.items()}
+    problems = [f"shapes {shapes}, expected {want}"] if shapes != want else []
+    return {"ok": not problems, "errors": {}, "tolerance": None, "problems": problems}
+
+
 def error_text(error: BaseException) -> str:
     message = str(error).strip().splitlines()
     return f"{type(error).__name__}: {message[0] if message else ''}"[:300]
 
 
 def run_case(impl: Any, case: Case, settings: TimerSettings) -> dict[str, Any]:
-    record: dict[str, Any] = {"impl": impl.name, "is_project": impl.is_project, **case.as_dict()}
+    record: dict[str, Any] = {
+        "impl": impl.name,
+        "is_project": impl.is_project,
+        "is_limit": impl.is_limit,
+        **case.as_dict(),
+    }
     try:
         x, w = make_inputs(case.size, case.dtype)
         step, to_numpy = impl.prepare(x, w)
@@ -48,7 +62,11 @@ def run_case(impl: Any, case: Case, settings: TimerSettings) -> dict[str, Any]:
         first = step()  # also the first warm-up call (and JIT compilation)
         if time.perf_counter() - started > SLOW:
             settings = dataclasses.replace(settings, warmup_reps=0)
-        verdict = check(to_numpy(first), oracle(case), case.dtype)
+        verdict = (
+            limit_check(to_numpy(first), case)
+            if impl.is_limit
+            else check(to_numpy(first), oracle(case), case.dtype)
+        )
         del first
         record["check"] = verdict
         if not verdict["ok"]:

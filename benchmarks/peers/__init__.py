@@ -9,7 +9,9 @@ A peer module imports its library at import time (ImportError means "not install
 ``Impl.prepare(x, w)`` converts the NumPy inputs to the library's own arrays once (not timed) and
 returns ``(step, to_numpy)``: ``step()`` is the timed call, which must return finished results
 (block on asynchronous dispatch), and ``to_numpy(result)`` gives a dict with "w" (dL/dW) and,
-where computed, "x" (dL/dX) and "loss" (or "jac" for the Jacobian task), for the check.
+where computed, "x" (dL/dX) and "loss" (or "jac" for the Jacobian task), for the check. A limit
+implementation (``Impl.is_limit``) returns "z", "w" and "x" products, of which only the shapes
+are checked.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class Impl:
     task: str  # cases.REVERSE or cases.FORWARD_W
     prepare: Prepare
     is_project: bool = False  # the project's own code, compared against the fastest other one
+    # Not a gradient: the same three products alone (Z = X W, X^T Z, Z W^T), timed as the speed
+    # limit of any reverse mode built on this library's BLAS ("limit" column of the report).
+    is_limit: bool = False
 
 
 @dataclass(frozen=True)

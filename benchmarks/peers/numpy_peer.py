@@ -20,6 +20,12 @@ def value_and_grad(x: np.ndarray, w: np.ndarray) -> tuple[Any, np.ndarray, np.nd
     return loss, x.T @ g, g @ w.T
 
 
+def products(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three products of any reverse mode of the layer, with Z standing in for dL/dZ."""
+    z = x @ w
+    return z, x.T @ z, z @ w.T
+
+
 def jacobian_w(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """dY/dW for Y = sin(X W): J[b, j, i, k] = cos(Z[b, j]) X[b, i] if j == k, else 0."""
     batch, inputs = x.shape
@@ -63,5 +69,13 @@ def _prepare_jacobian(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
     return lambda: jacobian_w(x, w), lambda jac: {"jac": jac}
 
 
+def _prepare_products(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
+    return lambda: products(x, w), lambda r: {"z": r[0], "w": r[1], "x": r[2]}
+
+
 def implementations(options: PeerOptions) -> list[Impl]:
-    return [Impl("numpy", REVERSE, _prepare), Impl("numpy", JACOBIAN_W, _prepare_jacobian)]
+    return [
+        Impl("numpy", REVERSE, _prepare),
+        Impl("numpy-products", REVERSE, _prepare_products, is_limit=True),
+        Impl("numpy", JACOBIAN_W, _prepare_jacobian),
+    ]

@@ -37,5 +37,19 @@ def _prepare(x_np: np.ndarray, w_np: np.ndarray) -> tuple[Step, ToNumpy]:
     return step, to_numpy
 
 
+def _prepare_products(x_np: np.ndarray, w_np: np.ndarray) -> tuple[Step, ToNumpy]:
+    x = torch.from_numpy(x_np)
+    w = torch.from_numpy(w_np)
+
+    def step() -> Any:
+        z = x @ w
+        return z, x.T @ z, z @ w.T
+
+    return step, lambda r: {"z": r[0].numpy(), "w": r[1].numpy(), "x": r[2].numpy()}
+
+
 def implementations(options: PeerOptions) -> list[Impl]:
-    return [Impl("torch", REVERSE, _prepare)]
+    return [
+        Impl("torch", REVERSE, _prepare),
+        Impl("torch-products", REVERSE, _prepare_products, is_limit=True),
+    ]

@@ -8,6 +8,10 @@
 #include "eigen_autodiff/fast/second_order.hpp"
 #include "eigen_autodiff/fast/value_and_grad.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -297,48 +301,101 @@ void second_order_is_consistent() {
 
 // The three products, in the calling thread (dense product) and on two threads (Tensor
 // contraction), against a plain triple loop.
+// Every product, on 1, 2, 8 and 16 threads (the last two on a pool of 2: the grid follows the
+// device's thread count, not the cores), matches a plain loop and is the same to the last bit for
+// every thread count. The large shape is split into a grid of several blocks whose last row and
+// column of blocks are partial.
 template <typename T>
 void contractions_match_a_plain_loop() {
   std::mt19937 gen(3);
   Eigen::ThreadPool pool(2);
-  const Eigen::ThreadPoolDevice two_threads(&pool, 2);
-  const Eigen::ThreadPoolDevice one_thread(&pool, 1);
-  const ead::Index p = 7, q = 5, r = 9;
-  const auto a = random_tensor<T>(gen, p, q);  // used as a (p x q) and as a^T (q x p)
-  const auto b = random_tensor<T>(gen, q, r);
-  const auto bt = random_tensor<T>(gen, r, q);
-  const auto c = random_tensor<T>(gen, p, r);
-  const ead::ConstMatrixView<T> av(a.data(), p, q), bv(b.data(), q, r), btv(bt.data(), r, q),
-      cv(c.data(), p, r);
-  for (const auto* device : {&one_thread, &two_threads}) {
-    std::vector<T> ab(p * r), atc(q * r), abt(p * r);
-    ead::contract(*device, av, bv, ead::Transpose::none, ead::MatrixView<T>(ab.data(), p, r));
-    ead::contract(*device, av, cv, ead::Transpose::a, ead::MatrixView<T>(atc.data(), q, r));
-    ead::contract(*device, av, btv, ead::Transpose::b, ead::MatrixView<T>(abt.data(), p, r));
-    for (ead::Index i = 0; i < p; ++i) {
-      for (ead::Index j = 0; j < r; ++j) {
-        T plain = 0, plain_t = 0;
-        for (ead::Index k = 0; k < q; ++k) {
-          plain += a(i, k) * b(k, j);
-          plain_t += a(i, k) * bt(j, k);
-        }
-        CHECK_CLOSE(ab[i * r + j], plain, 10 * tolerance<T>());
-        CHECK_CLOSE(abt[i * r + j], plain_t, 10 * tolerance<T>());
+  const Eigen::ThreadPoolDevice one_thread(&pool, 1), two(&pool, 2), eight(&pool, 8),
+      sixteen(&pool, 16);
+  for (const auto& [p, q, r] : {std::array<ead::Index, 3>{7, 5, 9}, {300, 250, 200}}) {
+    const auto a = random_tensor<T>(gen, p, q);  // used as a (p x q) and as a^T (q x p)
+    const auto b = random_tensor<T>(gen, q, r);
+    const auto bt = random_tensor<T>(gen, r, q);
+    const auto c = random_tensor<T>(gen, p, r);
+    const ead::ConstMatrixView<T> av(a.data(), p, q), bv(b.data(), q, r), btv(bt.data(), r, q),
+        cv(c.data(), p, r);
+    std::vector<T> first_ab, first_atc, first_abt;
+    for (const auto* device : {&one_thread, &two, &eight, &sixteen}) {
+      std::vector<T> ab(p * r), atc(q * r), abt(p * r);
+      ead::contract(*device, av, bv, ead::Transpose::none, ead::MatrixView<T>(ab.data(), p, r));
+      ead::contract(*device, av, cv, ead::Transpose::a, ead::MatrixView<T>(atc.data(), q, r));
+      ead::contract(*device, av, btv, ead::Transpose::b, ead::MatrixView<T>(abt.data(), p, r));
+      if (device == &one_thread) {
+        first_ab = ab, first_atc = atc, first_abt = abt;
+      } else {
+        CHECK(ab == first_ab && atc == first_atc && abt == first_abt);
       }
-    }
-    for (ead::Index i = 0; i < q; ++i) {
-      for (ead::Index j = 0; j < r; ++j) {
-        T plain = 0;
-        for (ead::Index k = 0; k < p; ++k) {
-          plain += a(k, i) * c(k, j);
+      // The error bound of a sum of `depth` products: depth * eps * sum |a_k b_k|.
+      bool all_close = true;
+      const auto expect = [&all_close](T got, ead::Index depth, auto&& term) {
+        double sum = 0, magnitude = 0;
+        for (ead::Index k = 0; k < depth; ++k) {
+          sum += term(k);
+          magnitude += std::abs(term(k));
         }
-        CHECK_CLOSE(atc[i * r + j], plain, 10 * tolerance<T>());
+        all_close = all_close && std::abs(double(got) - sum) <=
+                                     double(depth) * std::numeric_limits<T>::epsilon() * magnitude;
+      };
+      for (ead::Index i = 0; i < p; ++i) {
+        for (ead::Index j = 0; j < r; ++j) {
+          expect(ab[i * r + j], q, [&](ead::Index k) { return double(a(i, k)) * double(b(k, j)); });
+          expect(abt[i * r + j], q,
+                 [&](ead::Index k) { return double(a(i, k)) * double(bt(j, k)); });
+        }
       }
+      for (ead::Index i = 0; i < q; ++i) {
+        for (ead::Index j = 0; j < r; ++j) {
+          expect(atc[i * r + j], p,
+                 [&](ead::Index k) { return double(a(k, i)) * double(c(k, j)); });
+        }
+      }
+      CHECK(all_close);
+      std::vector<T> wrong(p * p);
+      CHECK_THROWS(std::invalid_argument, ead::contract(*device, av, bv, ead::Transpose::none,
+                                                        ead::MatrixView<T>(wrong.data(), p, p)));
     }
-    std::vector<T> wrong(p * p);
-    CHECK_THROWS(std::invalid_argument, ead::contract(*device, av, bv, ead::Transpose::none,
-                                                      ead::MatrixView<T>(wrong.data(), p, p)));
   }
+}
+
+// The grid covers the output exactly, its edges on the alignments (the condition for
+// thread-count-independent sums), and gives every thread a block once the work is worth it, up to
+// 16 threads; no block exceeds twice block_max_multiply_adds where the alignments allow it.
+void product_grid_splits_for_every_thread_count() {
+  const std::array<ead::Index, 3> shapes[] = {{3, 2, 3},          {64, 64, 64},     {256, 256, 512},
+                                              {1024, 1024, 1024}, {1000, 130, 700}, {70, 5000, 90},
+                                              {40, 40, 1 << 20}};
+  for (const auto& [rows, cols, inner] : shapes) {
+    const ead::Index row_slots = (rows + ead::grid_row_alignment - 1) / ead::grid_row_alignment;
+    const ead::Index col_slots = (cols + ead::grid_col_alignment - 1) / ead::grid_col_alignment;
+    for (ead::Index threads = 1; threads <= 16; ++threads) {
+      const ead::ProductGrid grid = ead::product_grid(rows, cols, inner, threads);
+      const auto edges_ok = [](ead::Index blocks, ead::Index extent, ead::Index alignment) {
+        bool ok = ead::grid_edge(0, blocks, extent, alignment) == 0 &&
+                  ead::grid_edge(blocks, blocks, extent, alignment) == extent;
+        for (ead::Index i = 1; i <= blocks; ++i) {
+          const ead::Index start = ead::grid_edge(i - 1, blocks, extent, alignment);
+          const ead::Index end = ead::grid_edge(i, blocks, extent, alignment);
+          ok = ok && end > start && start % alignment == 0;
+        }
+        return ok;
+      };
+      CHECK(edges_ok(grid.row_blocks, rows, ead::grid_row_alignment));
+      CHECK(edges_ok(grid.col_blocks, cols, ead::grid_col_alignment));
+      const ead::Index blocks = grid.row_blocks * grid.col_blocks;
+      const double work = double(rows) * double(cols) * double(inner);
+      const double worth = std::floor(work / ead::block_min_multiply_adds);
+      CHECK(double(blocks) >= std::min({double(threads), worth, double(row_slots * col_slots)}));
+      CHECK(work / double(blocks) <= 2 * ead::block_max_multiply_adds ||
+            blocks == row_slots * col_slots);
+    }
+  }
+  // 1024^3 on 16 threads: 16 blocks of 64 rows.
+  const ead::ProductGrid big = ead::product_grid(1024, 1024, 1024, 16);
+  CHECK(big.row_blocks == 16 && big.col_blocks == 1);
 }
 
 // The known AutoDiffScalar pitfall: constants with empty derivative vectors mixed with seeded
@@ -428,6 +485,7 @@ int main() {
   modes_vjp_jvp_and_jacobian_agree<double>();
   contractions_match_a_plain_loop<float>();
   contractions_match_a_plain_loop<double>();
+  product_grid_splits_for_every_thread_count();
   empty_derivative_vectors_mixed_with_seeded_ones();
   eigen_assertions_become_exceptions();
   argument_checks();
