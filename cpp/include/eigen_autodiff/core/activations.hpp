@@ -2,6 +2,7 @@
 // Eigen::AutoDiffScalar, and the table that maps their names to them.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include <type_traits>
 
 #include "eigen_autodiff/core/custom_derivative.hpp"
+#include "eigen_autodiff/core/lanes.hpp"
 #include "eigen_autodiff/core/scalar_math.hpp"
 #include "eigen_autodiff/core/types.hpp"
 
@@ -21,6 +23,7 @@ namespace activations {
 #define EIGEN_AUTODIFF_EXPRESSION_ACTIVATION(Type, label, expression) \
   struct Type {                                                       \
     static constexpr std::string_view name = label;                   \
+    static constexpr bool evaluates_lanes = true;                     \
     template <typename S>                                             \
     S operator()(const S& x) const {                                  \
       using std::cos;                                                 \
@@ -78,14 +81,22 @@ struct Tanh {
 // with two return paths GCC may call it out of line, returning through memory at twice the cost.
 struct Sigmoid {
   static constexpr std::string_view name = "sigmoid";
+  static constexpr bool evaluates_lanes = true;
   template <typename S>
   EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::exp;
-    if (value_of(x) >= 0) {
-      return S(1) / (S(1) + exp(-x));
+    if constexpr (is_lanes<innermost_value_t<S>>::value) {
+      // The same two formulas, each lane taking the one whose exp cannot overflow.
+      const auto positive = value_of(x) >= value_type_t<S>(0);
+      const S e = exp(where(positive, S(-x), x));
+      return where(positive, S(S(1) / (S(1) + e)), S(e / (S(1) + e)));
+    } else {
+      if (value_of(x) >= 0) {
+        return S(1) / (S(1) + exp(-x));
+      }
+      const S e = exp(x);
+      return e / (S(1) + e);
     }
-    const S e = exp(x);
-    return e / (S(1) + e);
   }
 };
 
@@ -182,18 +193,58 @@ inline Activation activation_from_name(std::string_view name) {
                               "'; built-in activations: " + activation_names_joined());
 }
 
+namespace detail {
+// Calls at(lanes, first, count) for the points x[first, first + count) loaded as lanes, a packet
+// at a time; a last partial packet is padded with zeros.
+template <typename T, typename At>
+void for_each_packet(const T* x, Index n, At&& at) {
+  constexpr Index width = Lanes<T>::size;
+  Index k = 0;
+  for (; k + width <= n; k += width) {
+    at(Lanes<T>::load(x + k), k, width);
+  }
+  if (k < n) {
+    T padded[width] = {};
+    std::copy(x + k, x + n, padded);
+    at(Lanes<T>::load(padded), k, n - k);
+  }
+}
+
+// The first `count` lanes of v, written to out.
+template <typename T>
+void store_first(const Lanes<T>& v, T* out, Index count) {
+  if (count == Lanes<T>::size) {
+    v.store(out);
+    return;
+  }
+  T all[Lanes<T>::size];
+  v.store(all);
+  std::copy(all, all + count, out);
+}
+
+template <typename T, typename Act>
+inline constexpr bool on_lanes =
+    evaluates_lanes<Act>::value && (std::is_same_v<T, float> || std::is_same_v<T, double>);
+}  // namespace detail
+
 // The activation's value at each of n points: y[k] = activation(x[k]) (y may be x). Activations
 // that evaluate many points faster than one at a time (traced programs) overload this.
 template <typename T, typename Act>
 void activation_values(const Act& activation, const T* x, T* y, Index n) {
-  for (Index k = 0; k < n; ++k) {
-    y[k] = activation(x[k]);
+  if constexpr (detail::on_lanes<T, Act>) {
+    detail::for_each_packet(x, n, [&](const Lanes<T>& in, Index first, Index count) {
+      detail::store_first(activation(in), y + first, count);
+    });
+  } else {
+    for (Index k = 0; k < n; ++k) {
+      y[k] = activation(x[k]);
+    }
   }
 }
 
-// Value and derivative of an activation at each of n points (one-derivative AutoDiffScalar).
-// Activations that evaluate many points faster than one at a time (traced programs) overload
-// this.
+// Value and derivative of an activation at each of n points (one-derivative AutoDiffScalar, on
+// whole SIMD packets of points for the activations that evaluate lanes). Activations that
+// evaluate many points faster than one at a time (traced programs) overload this.
 template <typename T, typename Act>
 void activation_value_and_derivative(const Act& activation, const T* x, T* value, T* derivative,
                                      Index n) {
@@ -205,10 +256,18 @@ void activation_value_and_derivative(const Act& activation, const T* x, T* value
     throw std::invalid_argument("activation_value_and_derivative: null pointer for " +
                                 std::to_string(n) + " values");
   }
-  for (Index k = 0; k < n; ++k) {
-    const ScalarAD<T> y = activation(ScalarAD<T>(x[k], 1, 0));
-    value[k] = y.value();
-    derivative[k] = y.derivatives()(0);
+  if constexpr (detail::on_lanes<T, Act>) {
+    detail::for_each_packet(x, n, [&](const Lanes<T>& in, Index first, Index count) {
+      const LanesAD<T> y = activation(LanesAD<T>(in, 1, 0));
+      detail::store_first(y.value(), value + first, count);
+      detail::store_first(y.derivatives()(0), derivative + first, count);
+    });
+  } else {
+    for (Index k = 0; k < n; ++k) {
+      const ScalarAD<T> y = activation(ScalarAD<T>(x[k], 1, 0));
+      value[k] = y.value();
+      derivative[k] = y.derivatives()(0);
+    }
   }
 }
 

@@ -1,0 +1,215 @@
+// A scalar type whose value is one SIMD packet of several elements, the lanes, with the arithmetic
+// and the math functions of Eigen's packet math. Eigen::AutoDiffScalar over it (LanesAD)
+// evaluates an activation and its derivative at a whole packet of points at once: the derivative
+// still comes from AutoDiffScalar's chain rule, only each operation works on every lane.
+//
+// The functions agree with the standard library's wherever the standard library is exact to an
+// ulp or two: Eigen's packet exp flushes to 0 or overflows early near the ends of its range (3.4:
+// exp(88.7f) = inf, exp(-88.f) = 0, exp(-800.) = 5.6e-309), so a packet holding such an argument
+// is computed by std::exp, element by element. Eigen 3.4 has no packet sin and cos for double:
+// they are computed here (sin_or_cos_of_doubles), and element by element by std::sin and std::cos
+// for arguments beyond its range.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "eigen_autodiff/core/scalar_math.hpp"
+#include "eigen_autodiff/core/types.hpp"
+
+namespace eigen_autodiff {
+
+namespace detail {
+// sin (cosine = false) or cos of every lane of a packet of doubles, which Eigen 3.4 has no packet
+// version of: Cephes' method (sin.c). The argument is reduced by the nearest multiple q of pi/2
+// in three parts (Cody-Waite: pi/2 split so that q times each part is exact for q < 2^26), and
+// sin or cos of the rest, |r| <= pi/4, comes from Cephes' polynomials, about 1 ulp. Valid for
+// |x| <= reduced_argument_limit; beyond, the caller goes to std::sin.
+inline constexpr double reduced_argument_limit = 1e5;
+
+template <typename Packet>
+Packet sin_or_cos_of_doubles(const Packet& x, bool cosine) {
+  namespace in = Eigen::internal;
+  const auto c = [](double v) { return in::pset1<Packet>(v); };
+  const Packet ax = in::pabs(x);
+  const Packet q = in::pfloor(in::pmadd(ax, c(0.63661977236758134308), c(0.5)));
+  Packet r = in::psub(ax, in::pmul(q, c(1.57079625129699707031)));
+  r = in::psub(r, in::pmul(q, c(7.54978941586159635336e-8)));
+  r = in::psub(r, in::pmul(q, c(5.39030285815811905290e-15)));
+  const Packet zz = in::pmul(r, r);
+  Packet sin_poly = c(1.58962301576546568060e-10);
+  Packet cos_poly = c(-1.13585365213876817300e-11);
+  for (double coefficient :
+       {-2.50507477628578072866e-8, 2.75573136213857245213e-6, -1.98412698295895385996e-4,
+        8.33333333332211858878e-3, -1.66666666666666307295e-1}) {
+    sin_poly = in::pmadd(sin_poly, zz, c(coefficient));
+  }
+  for (double coefficient :
+       {2.08757008419747316778e-9, -2.75573141792967388112e-7, 2.48015872888517045348e-5,
+        -1.38888888888730564116e-3, 4.16666666666665929218e-2}) {
+    cos_poly = in::pmadd(cos_poly, zz, c(coefficient));
+  }
+  const Packet sin_r = in::padd(r, in::pmul(in::pmul(r, zz), sin_poly));
+  const Packet cos_r =
+      in::padd(in::psub(c(1), in::pmul(c(0.5), zz)), in::pmul(in::pmul(zz, zz), cos_poly));
+  // The quadrant n = q mod 4 (plus 1 for cos): sin r, cos r, -sin r, -cos r.
+  const Packet shifted = cosine ? in::padd(q, c(1)) : q;
+  const Packet n = in::psub(shifted, in::pmul(c(4), in::pfloor(in::pmul(shifted, c(0.25)))));
+  const Packet odd =
+      in::pcmp_eq(in::psub(n, in::pmul(c(2), in::pfloor(in::pmul(n, c(0.5))))), c(1));
+  Packet result = in::pselect(odd, cos_r, sin_r);
+  result = in::pselect(in::pcmp_le(c(2), n), in::pnegate(result), result);
+  if (!cosine) {  // sin is odd, cos even
+    result = in::pselect(in::pcmp_lt(x, c(0)), in::pnegate(result), result);
+  }
+  return result;
+}
+}  // namespace detail
+
+template <typename T>
+class Lanes;
+
+// Which lanes satisfy a comparison (all bits set in those lanes), for where().
+template <typename T>
+struct LaneMask {
+  typename Eigen::internal::packet_traits<T>::type bits;
+};
+
+template <typename T>
+class Lanes {
+ public:
+  using Packet = typename Eigen::internal::packet_traits<T>::type;
+  static constexpr int size = Eigen::internal::unpacket_traits<Packet>::size;
+
+  Lanes() = default;
+  // The same number in every lane: what AutoDiffScalar's constants (S(1), zero derivatives) need.
+  Lanes(T value) : packet_(Eigen::internal::pset1<Packet>(value)) {}  // NOLINT: implicit
+  explicit Lanes(const Packet& packet) : packet_(packet) {}
+
+  static Lanes load(const T* from) { return Lanes(Eigen::internal::ploadu<Packet>(from)); }
+  void store(T* to) const { Eigen::internal::pstoreu(to, packet_); }
+  const Packet& packet() const { return packet_; }
+
+  friend Lanes operator+(const Lanes& a, const Lanes& b) {
+    return Lanes(Eigen::internal::padd(a.packet_, b.packet_));
+  }
+  friend Lanes operator-(const Lanes& a, const Lanes& b) {
+    return Lanes(Eigen::internal::psub(a.packet_, b.packet_));
+  }
+  friend Lanes operator*(const Lanes& a, const Lanes& b) {
+    return Lanes(Eigen::internal::pmul(a.packet_, b.packet_));
+  }
+  friend Lanes operator/(const Lanes& a, const Lanes& b) {
+    return Lanes(Eigen::internal::pdiv(a.packet_, b.packet_));
+  }
+  friend Lanes operator-(const Lanes& a) { return Lanes(Eigen::internal::pnegate(a.packet_)); }
+  Lanes& operator+=(const Lanes& b) { return *this = *this + b; }
+  Lanes& operator-=(const Lanes& b) { return *this = *this - b; }
+  Lanes& operator*=(const Lanes& b) { return *this = *this * b; }
+  Lanes& operator/=(const Lanes& b) { return *this = *this / b; }
+
+  friend LaneMask<T> operator<(const Lanes& a, const Lanes& b) {
+    return {Eigen::internal::pcmp_lt(a.packet_, b.packet_)};
+  }
+  friend LaneMask<T> operator<=(const Lanes& a, const Lanes& b) {
+    return {Eigen::internal::pcmp_le(a.packet_, b.packet_)};
+  }
+  friend LaneMask<T> operator>(const Lanes& a, const Lanes& b) { return b < a; }
+  friend LaneMask<T> operator>=(const Lanes& a, const Lanes& b) { return b <= a; }
+
+  friend Lanes sin(const Lanes& x) { return x.sin_or_cos(false); }
+  friend Lanes cos(const Lanes& x) { return x.sin_or_cos(true); }
+  friend Lanes exp(const Lanes& x) {
+    // Inside [lowest, highest] the packet exp is exact to an ulp and neither over- nor
+    // underflows (and it keeps NaN).
+    constexpr T lowest = std::numeric_limits<T>::min_exponent10 * T(2.302585092994046) + 1;
+    constexpr T highest = std::numeric_limits<T>::max_exponent10 * T(2.302585092994046) - 1;
+    if (Eigen::internal::predux_min(x.packet_) >= lowest &&
+        Eigen::internal::predux_max(x.packet_) <= highest) {
+      return Lanes(Eigen::internal::pexp(x.packet_));
+    }
+    return x.each([](T v) { return std::exp(v); });
+  }
+
+  // mask ? a : b, lane by lane.
+  friend Lanes where(const LaneMask<T>& mask, const Lanes& a, const Lanes& b) {
+    return Lanes(Eigen::internal::pselect(mask.bits, a.packet_, b.packet_));
+  }
+
+ private:
+  Lanes sin_or_cos(bool cosine) const {
+    namespace in = Eigen::internal;
+    if constexpr (in::packet_traits<T>::HasSin && in::packet_traits<T>::HasCos) {
+      return Lanes(cosine ? in::pcos(packet_) : in::psin(packet_));
+    } else if constexpr (std::is_same_v<T, double> && size > 1) {
+      if (in::predux_max(in::pabs(packet_)) <= detail::reduced_argument_limit) {
+        return Lanes(detail::sin_or_cos_of_doubles(packet_, cosine));
+      }
+    }
+    return each([cosine](T v) { return cosine ? std::cos(v) : std::sin(v); });
+  }
+
+  template <typename F>
+  Lanes each(F&& f) const {
+    alignas(Eigen::internal::unpacket_traits<Packet>::alignment) T values[size];
+    store(values);
+    for (T& v : values) {
+      v = f(v);
+    }
+    return load(values);
+  }
+
+  Packet packet_;
+};
+
+template <typename S>
+struct is_lanes : std::false_type {};
+template <typename T>
+struct is_lanes<Lanes<T>> : std::true_type {};
+
+// One derivative for each lane.
+template <typename T>
+using LanesAD = Eigen::AutoDiffScalar<Eigen::Matrix<Lanes<T>, 1, 1>>;
+
+// mask ? a : b for the value and the derivative of AutoDiffScalars over lanes.
+template <typename T, typename D>
+Eigen::AutoDiffScalar<D> where(const LaneMask<T>& mask, const Eigen::AutoDiffScalar<D>& a,
+                               const Eigen::AutoDiffScalar<D>& b) {
+  typename Eigen::AutoDiffScalar<D>::DerType derivatives(a.derivatives().size());
+  for (Index k = 0; k < derivatives.size(); ++k) {
+    derivatives(k) = where(mask, a.derivatives()(k), b.derivatives()(k));
+  }
+  return Eigen::AutoDiffScalar<D>(where(mask, a.value(), b.value()), derivatives);
+}
+
+// Activations opt in to evaluation on lanes with `static constexpr bool evaluates_lanes = true`:
+// their formula must work on Lanes (no branch on a value, where() instead).
+template <typename Act, typename = void>
+struct evaluates_lanes : std::false_type {};
+template <typename Act>
+struct evaluates_lanes<Act, std::void_t<decltype(Act::evaluates_lanes)>>
+    : std::bool_constant<Act::evaluates_lanes> {};
+
+}  // namespace eigen_autodiff
+
+namespace Eigen {
+// Lanes behave as a real number type towards Eigen's matrices of them (AutoDiffScalar's
+// derivative vector).
+template <typename T>
+struct NumTraits<eigen_autodiff::Lanes<T>> : NumTraits<T> {
+  using Real = eigen_autodiff::Lanes<T>;
+  using NonInteger = eigen_autodiff::Lanes<T>;
+  using Nested = eigen_autodiff::Lanes<T>;
+  using Literal = eigen_autodiff::Lanes<T>;
+  enum {
+    IsComplex = 0,
+    IsInteger = 0,
+    IsSigned = 1,
+    RequireInitialization = 0,
+    ReadCost = 1,
+    AddCost = 1,
+    MulCost = 1
+  };
+};
+}  // namespace Eigen
