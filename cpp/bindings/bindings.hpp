@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -83,10 +84,20 @@ struct ComputeContext {
 std::shared_ptr<const ComputeContext> compute_context();
 
 // While it lasts: the GIL is released, and the core's cancellation points check for Ctrl-C
-// (KeyboardInterrupt, or whatever Python's SIGINT handler raises) in this thread.
+// (KeyboardInterrupt, or whatever Python's SIGINT handler raises) in this thread. A computation
+// of fewer multiply-adds than small_work does neither: it ends within microseconds, and releasing
+// the GIL or reading the clock at every cancellation point would cost more than it (a 3x3
+// layer's gradient).
 struct Computing {
-  py::gil_scoped_release release;
-  InterruptScope interruptible;
+  static constexpr double small_work = 1 << 14;
+  explicit Computing(double multiply_adds = small_work) {
+    if (multiply_adds >= small_work) {
+      release.emplace();
+      interruptible.emplace();
+    }
+  }
+  std::optional<py::gil_scoped_release> release;
+  std::optional<InterruptScope> interruptible;
 };
 
 // An activation as the bindings receive it, resolved with the GIL held: a built-in, or a traced

@@ -24,10 +24,10 @@ CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::obje
                                              activation_workspace_bytes<T, T>(
                                                  args.activation, traced_chunk,
                                                  ComputeContext::concurrent_tasks(device))),
-                      "the layer's values on " + args.shapes());
+                      [&] { return "the layer's values on " + args.shapes(); });
   CArray<T> y = aligned_array<T>({args.batch, args.outputs});
   {
-    const Computing computing;
+    const Computing computing(args.multiply_adds());
     with_activation(args.activation, [&](const auto& activation) {
       layer_values(device, args.layer, activation,
                    MatrixView<T>(y.mutable_data(), args.batch, args.outputs));
@@ -62,12 +62,13 @@ py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::ob
   check_memory_budget(
       detail::saturating_add(
           value_and_grad_bytes<T>(mode, args.batch, args.inputs, args.outputs, wanted), registers),
-      std::string(mode_name(mode)) + " mode on " + args.shapes(),
+      [&] { return std::string(mode_name(mode)) + " mode on " + args.shapes(); },
       mode == Mode::reverse ? "" : "use mode='reverse', which needs far less");
   GradientArrays<T> grads(args, wanted);
   double value = 0;
   {
-    const Computing computing;
+    const Computing computing(
+        value_and_grad_multiply_adds(mode, args.batch, args.inputs, args.outputs, wanted));
     value = with_activation(args.activation, [&](const auto& activation) {
       return value_and_grad(device, mode, args.layer, activation, loss, grads.pointers);
     });
@@ -89,10 +90,10 @@ py::tuple vjp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
           reverse_bytes<T>(args.batch, args.inputs, args.outputs, wanted),
           activation_workspace_bytes<ScalarAD<T>, T>(args.activation, traced_chunk,
                                                      ComputeContext::concurrent_tasks(device))),
-      "the VJP on " + args.shapes());
+      [&] { return "the VJP on " + args.shapes(); });
   GradientArrays<T> grads(args, wanted);
   {
-    const Computing computing;
+    const Computing computing(2 * args.multiply_adds());
     with_activation(args.activation, [&](const auto& activation) {
       layer_vjp(device, args.layer, activation, cotangent_data, grads.pointers);
     });
@@ -108,13 +109,14 @@ py::tuple jvp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
   const T* tx = optional_data<T>(tangent_x, args.batch * args.inputs, "the tangent of x");
   const T* tw = optional_data<T>(tangent_w, args.inputs * args.outputs, "the tangent of w");
   const T* tb = optional_data<T>(tangent_b, args.outputs, "the tangent of b");
-  check_memory_budget(jvp_bytes<T>(args.batch, args.outputs), "the JVP on " + args.shapes());
+  check_memory_budget(jvp_bytes<T>(args.batch, args.outputs),
+                      [&] { return "the JVP on " + args.shapes(); });
   CArray<T> y = aligned_array<T>({args.batch, args.outputs});
   CArray<T> dy = aligned_array<T>({args.batch, args.outputs});
   const auto context = compute_context();
   const auto& device = context->device_for(3 * args.multiply_adds());
   {
-    const Computing computing;
+    const Computing computing(3 * args.multiply_adds());
     with_activation(args.activation, [&](const auto& activation) {
       layer_jvp(device, args.layer, activation, tx, tw, tb,
                 MatrixView<T>(y.mutable_data(), args.batch, args.outputs),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, NamedTuple, cast
+from typing import Any, Callable, Literal, NamedTuple, Optional, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -142,8 +142,42 @@ class LayerArrays(NamedTuple):
 def _expected_shape(
     kind: ExtraKind, x_shape: tuple[int, ...], w_shape: tuple[int, ...]
 ) -> tuple[int, ...]:
-    y_shape = (*x_shape[:-1], w_shape[1])
-    return {"b": (w_shape[1],), "x": x_shape, "w": w_shape, "y": y_shape, "target": y_shape}[kind]
+    if kind == "b":
+        return (w_shape[1],)
+    if kind == "x":
+        return x_shape
+    if kind == "w":
+        return w_shape
+    return (*x_shape[:-1], w_shape[1])  # "y" and "target"
+
+
+def passes_through(x: object, w: object, *extras: tuple[object, ExtraKind]) -> bool:
+    """Whether x, w and the extras (value, kind) are already as the compiled module takes them.
+
+    Decided in a few attribute reads: for a small layer the argument checks are a large part of
+    the whole call's cost. None extras pass; a target must have Y's exact shape here.
+    """
+    if not (
+        type(x) is np.ndarray
+        and type(w) is np.ndarray
+        and x.dtype is w.dtype
+        and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32)
+        and x.ndim == 2
+        and w.ndim == 2
+        and x.shape[1] == w.shape[0]
+        and x.flags.c_contiguous
+        and w.flags.c_contiguous
+    ):
+        return False
+    for value, kind in extras:
+        if value is not None and not (
+            type(value) is np.ndarray
+            and value.dtype is x.dtype
+            and value.flags.c_contiguous
+            and value.shape == _expected_shape(kind, x.shape, w.shape)
+        ):
+            return False
+    return True
 
 
 def layer_arrays(
@@ -162,31 +196,12 @@ def layer_arrays(
     converted, and the conversion's copies with the request's own memory need (``what``, e.g.
     "reverse mode", estimated by ``request_bytes``) before they are made.
     """
-    # The common case, arrays already as the compiled module takes them, decides in a few
-    # attribute reads: for a small layer this function's cost is a large part of the call's.
-    if (
-        type(x) is np.ndarray
-        and type(w) is np.ndarray
-        and x.dtype is w.dtype
-        and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32)
-        and x.ndim == 2
-        and w.ndim == 2
-        and x.shape[1] == w.shape[0]
-        and x.flags.c_contiguous
-        and w.flags.c_contiguous
-    ):
-        passed: dict[str, FloatArray | None] = {}
-        for name, (value, kind) in extras.items():
-            if value is not None and not (
-                type(value) is np.ndarray
-                and value.dtype is x.dtype
-                and value.flags.c_contiguous
-                and value.shape == _expected_shape(kind, x.shape, w.shape)
-            ):
-                break
-            passed[name] = cast(Any, value)
-        else:
-            return LayerArrays(x, w, passed, x.shape, (x.shape[0], w.shape[1]))
+    if passes_through(x, w, *extras.values()):
+        x_array, w_array = cast(FloatArray, x), cast(FloatArray, w)
+        passed = {name: cast(Optional[FloatArray], value) for name, (value, _) in extras.items()}
+        return LayerArrays(
+            x_array, w_array, passed, x_array.shape, (x_array.shape[0], w_array.shape[1])
+        )
     given = {name: value for name, (value, _) in extras.items() if value is not None}
     arrays = dict(zip(["x", "w", *given], real_arrays(x=x, w=w, **given)))
     x_array, w_array = arrays["x"], arrays["w"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal, Union, cast
+from typing import Literal, Optional, Union, cast
 
 from numpy.typing import ArrayLike
 
-from ._arrays import ExtraKind, FloatArray, LayerArrays, RequestBytes, layer_arrays
+from ._arrays import ExtraKind, FloatArray, LayerArrays, RequestBytes, layer_arrays, passes_through
 from ._native import _core
 from ._tracing.activation_spec import ActivationLike, activation_spec
 
@@ -26,6 +26,8 @@ Reduction = Literal["sum", "mean"]
 REDUCTIONS = ("sum", "mean")
 
 Wrt = Union[str, Sequence[str]]
+# x, w and two optional arrays that passes_through accepted as they are.
+_Given = tuple[FloatArray, FloatArray, Optional[FloatArray], Optional[FloatArray]]
 
 
 def forward(
@@ -112,16 +114,22 @@ def _check_one_parameter(what: str, wrt: object) -> None:
         )
 
 
+# For each wrt tuple, the indices of its items in the compiled module's (dx, dw, db).
+_POSITIONS: dict[tuple[str, ...], tuple[int, ...]] = {}
+
+
 def _gradients(
-    arrays: LayerArrays, items: tuple[str, ...], computed: tuple[FloatArray | None, ...]
+    x_shape: tuple[int, ...], items: tuple[str, ...], computed: tuple[FloatArray | None, ...]
 ) -> tuple[FloatArray, ...]:
     """The computed (dx, dw, db) in ``items``' order, dx in x's own shape."""
-    dx, dw, db = computed
-    if dx is not None and dx.ndim != len(arrays.x_shape):
-        dx = dx.reshape(arrays.x_shape)
-    by_item = {"x": dx, "w": dw, "b": db}
+    dx = computed[0]
+    if dx is not None and dx.ndim != len(x_shape):
+        computed = (dx.reshape(x_shape), *computed[1:])
+    positions = _POSITIONS.get(items)
+    if positions is None:
+        positions = _POSITIONS[items] = tuple("xwb".index(item) for item in items)
     # The C++ side returns None only for the items it was not asked for.
-    return cast(tuple[FloatArray, ...], tuple([by_item[item] for item in items]))
+    return tuple([computed[k] for k in positions])  # type: ignore[misc]
 
 
 def _wanted(items: tuple[str, ...]) -> tuple[bool, bool, bool]:
@@ -170,28 +178,29 @@ def value_and_grad(
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
     wanted = _wanted(items)
-    arrays = layer_arrays(
-        x,
-        w,
-        f"{mode} mode",
-        lambda dtype, b, n, m: _core.value_and_grad_bytes(
-            compiled_mode, dtype.name, b, n, m, *wanted
-        ),
-        bias=(bias, "b"),
-        target=(target, "target"),
-    )
-    scale = 1.0 if reduction == "sum" else 1.0 / max(1, math.prod(arrays.y_shape))
+    if passes_through(x, w, (bias, "b"), (target, "target")):
+        # The common case for a small layer, whose whole call costs little more than checks.
+        x_in, w_in, bias_in, target_in = cast(_Given, (x, w, bias, target))
+        x_shape, y_size = x_in.shape, x_in.shape[0] * w_in.shape[1]
+    else:
+        arrays = layer_arrays(
+            x,
+            w,
+            f"{mode} mode",
+            lambda dtype, b, n, m: _core.value_and_grad_bytes(
+                compiled_mode, dtype.name, b, n, m, *wanted
+            ),
+            bias=(bias, "b"),
+            target=(target, "target"),
+        )
+        x_in, w_in = arrays.x, arrays.w
+        bias_in, target_in = arrays.extras["bias"], arrays.extras["target"]
+        x_shape, y_size = arrays.x_shape, math.prod(arrays.y_shape)
+    scale = 1.0 if reduction == "sum" else 1.0 / max(1, y_size)
     loss, computed = _core.layer_value_and_grad(
-        arrays.x,
-        arrays.w,
-        arrays.extras["bias"],
-        spec,
-        compiled_mode,
-        arrays.extras["target"],
-        scale,
-        *wanted,
+        x_in, w_in, bias_in, spec, compiled_mode, target_in, scale, *wanted
     )
-    return loss, _gradients(arrays, items, computed)
+    return loss, _gradients(x_shape, items, computed)
 
 
 def vjp(
@@ -226,19 +235,23 @@ def vjp(
     wanted = _wanted(items)
     if cotangent is None:
         raise TypeError("vjp needs a cotangent of Y's shape (the upstream gradient dL/dY)")
-    arrays = layer_arrays(
-        x,
-        w,
-        "the VJP",
-        lambda dtype, b, n, m: _core.vjp_bytes(dtype.name, b, n, m, *wanted),
-        bias=(bias, "b"),
-        cotangent=(cotangent, "y"),
-    )
-    cotangent_array = cast(FloatArray, arrays.extras["cotangent"])
-    computed = _core.layer_vjp(
-        arrays.x, arrays.w, arrays.extras["bias"], spec, cotangent_array, *wanted
-    )
-    return _gradients(arrays, items, computed)
+    if passes_through(x, w, (bias, "b"), (cotangent, "y")):
+        x_in, w_in, bias_in, cotangent_in = cast(_Given, (x, w, bias, cotangent))
+        x_shape = x_in.shape
+    else:
+        arrays = layer_arrays(
+            x,
+            w,
+            "the VJP",
+            lambda dtype, b, n, m: _core.vjp_bytes(dtype.name, b, n, m, *wanted),
+            bias=(bias, "b"),
+            cotangent=(cotangent, "y"),
+        )
+        x_in, w_in = arrays.x, arrays.w
+        bias_in, cotangent_in = arrays.extras["bias"], arrays.extras["cotangent"]
+        x_shape = arrays.x_shape
+    computed = _core.layer_vjp(x_in, w_in, bias_in, spec, cast(FloatArray, cotangent_in), *wanted)
+    return _gradients(x_shape, items, computed)
 
 
 def jvp(
@@ -480,7 +493,7 @@ def vjp_of_vjp(
         *wanted,
         "cotangent" in items,
     )
-    first = _gradients(arrays, tuple(i for i in items if i != "cotangent"), computed)
+    first = _gradients(arrays.x_shape, tuple(i for i in items if i != "cotangent"), computed)
     by_item = dict(zip((i for i in items if i != "cotangent"), first))
     if d_cotangent is not None:
         by_item["cotangent"] = d_cotangent.reshape(arrays.y_shape)
