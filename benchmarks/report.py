@@ -81,24 +81,28 @@ def fastest_of(names: Iterable[str], by_name: dict[str, dict]) -> tuple[str | No
 
 
 def reverse_table(records: list[dict[str, Any]]) -> str:
-    """Each gradient's time, the fastest peer's, and the limit: the three products alone with the
-    fastest BLAS in the run."""
+    """Each gradient's time; for each of the project's, its ratio to the fastest peer and to the
+    limit: the three products alone with the fastest BLAS in the run."""
     names, cells = grouped(records, REVERSE)
-    project = project_name(records, REVERSE)
+    own = [n for n in names if any(r["impl"] == n and r["is_project"] for r in records)]
     limits = {r["impl"] for r in records if r.get("is_limit")}
-    peers = [n for n in names if n != project and n not in limits]
+    peers = [n for n in names if n not in own and n not in limits]
     rows = []
     for (size, dtype), by_name in cells.items():
         fastest, fastest_time = fastest_of(peers, by_name)
         _, limit_time = fastest_of(limits, by_name)
-        own = median(by_name.get(project)) if project else None
+        ratios = []
+        for name in own:
+            seconds = median(by_name.get(name))
+            ratios += [ratio(seconds, fastest_time), ratio(seconds, limit_time)]
         rows.append(
             [format_size(size), dtype]
             + [cell(by_name.get(n)) for n in names]
-            + [fastest or "-", ratio(own, fastest_time), ratio(own, limit_time)]
+            + [fastest or "-", *ratios]
         )
-    header = ["B x N x M", "dtype", *names, "fastest peer", "project / fastest"]
-    return table([*header, "project / limit"], rows)
+    header = ["B x N x M", "dtype", *names, "fastest peer"]
+    header += [f"{n} / {of}" for n in own for of in ("fastest", "limit")]
+    return table(header, rows)
 
 
 def comparison_table(records: list[dict[str, Any]], task: str) -> str:

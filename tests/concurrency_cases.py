@@ -93,6 +93,36 @@ def digest_at(threads: int) -> str:
     return digest.hexdigest()
 
 
+def identical_for_any_thread_count() -> None:
+    """Reverse mode, VJP, JVP and values on 1, 2, 8 and 16 threads: the same bits.
+
+    The shapes are large enough that every product is split into several blocks (more on more
+    threads) and the elementwise work into several tasks, with partial last blocks.
+    """
+    results: dict[int, list[np.ndarray]] = {}
+    for threads in (1, 2, 8, 16):
+        ead.set_num_threads(threads)
+        parts: list[np.ndarray] = []
+        for seed, (batch, inputs_, outputs) in enumerate([(300, 250, 200), (257, 130, 70)]):
+            for dtype in (np.float32, np.float64):
+                rng = np.random.default_rng(seed)
+                x = rng.uniform(-1, 1, (batch, inputs_)).astype(dtype)
+                w = rng.uniform(-1, 1, (inputs_, outputs)).astype(dtype)
+                b = rng.uniform(-1, 1, outputs).astype(dtype)
+                y_like = rng.uniform(-1, 1, (batch, outputs)).astype(dtype)
+                for activation in ("sin", "sigmoid", "tanh"):
+                    loss, grads = ead.value_and_grad(
+                        x, w, activation, wrt=("x", "w", "b"), bias=b, target=y_like
+                    )
+                    parts += [np.float64(loss), *grads]
+                    parts += ead.vjp(x, w, activation, y_like, bias=b, wrt=("x", "w", "b"))
+                    parts += ead.jvp(x, w, activation, [x, w], bias=b, wrt=("x", "w"))
+                    parts.append(ead.forward(x, w, activation, bias=b))
+        results[threads] = parts
+    for threads, parts in results.items():
+        assert identical(tuple(parts), tuple(results[1])), f"{threads} threads differ from 1"
+
+
 def changing_thread_count_while_computing() -> None:
     """set_num_threads from one thread while others compute: no crash, right results."""
     ead.set_num_threads(2)

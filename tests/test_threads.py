@@ -17,6 +17,7 @@ def run_scenario(name: str, *args: str) -> str:
         "concurrent_calls_match_serial_calls",
         "changing_thread_count_while_computing",
         "gil_is_released_while_computing",
+        "identical_for_any_thread_count",
     ],
 )
 def test_scenario(name: str) -> None:

@@ -103,7 +103,7 @@ def _prepare_jacobian(x: np.ndarray, w: np.ndarray) -> tuple[Step, ToNumpy]:
 def implementations(options: PeerOptions) -> list[Impl]:
     impls = [
         Impl("project", REVERSE, _prepare(ead.value_and_grad, ("w", "x"), "reverse"), True),
-        Impl("project-vjp", REVERSE, _prepare_vjp),
+        Impl("project-vjp", REVERSE, _prepare_vjp, True),
         Impl("project-forward", FORWARD_W, _prepare(ead.value_and_grad, ("w",), "forward"), True),
         Impl(BASELINE_LABEL, FORWARD_W, _baseline(options.baseline)),
     ]
