@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "eigen_autodiff/core/activations.hpp"
@@ -32,12 +33,37 @@ namespace eigen_autodiff {
 inline constexpr std::size_t inline_registers = 16;
 // Elements evaluate_many runs each instruction over: enough to amortise the dispatch, few enough
 // for the registers in use to stay in the L1 cache.
-inline constexpr Index traced_chunk = 64;
+inline constexpr Index traced_chunk = 256;
 
 namespace detail {
 
 constexpr int dispatch_code(Op op, Lane lane) {
   return static_cast<int>(op) * 2 + static_cast<int>(lane);
+}
+
+// The operations that run on SIMD lanes (Lanes<T>, lanes.hpp): arithmetic and the functions with
+// a lanes version. A program of these alone is evaluated a packet of elements at a time.
+constexpr bool lane_operation(Op op) {
+  switch (op) {
+    case Op::constant:
+    case Op::neg:
+    case Op::sin:
+    case Op::cos:
+    case Op::exp:
+    case Op::sigmoid:
+    case Op::add:
+    case Op::sub:
+    case Op::mul:
+    case Op::div:
+    case Op::add_const:
+    case Op::mul_const:
+    case Op::const_sub:
+    case Op::div_const:
+    case Op::const_div:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // A constant of type U: with zero derivatives on every level, a dynamic derivative vector as
@@ -87,6 +113,9 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
   using std::sqrt;
   using std::tan;
   using std::tanh;
+  // Lanes: only programs of lane_operations reach here (runs_on_lanes); the other cases are
+  // compiled out.
+  constexpr bool on_lanes = is_lanes<P>::value;
   S* const ad = regs.ad;
   V* const val = regs.val;
   bool* const cond = regs.cond;
@@ -99,24 +128,28 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
 #define EAD_C(field) cond[in.field * width + i]
     switch (dispatch_code(in.op, in.lane)) {
 // Both lanes run the same statement for each element i: r is the lane's registers, U their type.
-#define EAD_TRACED_CASE(OP, ...)             \
-  case dispatch_code(Op::OP, Lane::ad): {    \
-    using U = S;                             \
-    U* const r = ad;                         \
-    static_cast<void>(r);                    \
-    for (Index i = 0; i < n; ++i) {          \
-      __VA_ARGS__;                           \
-    }                                        \
-    break;                                   \
-  }                                          \
-  case dispatch_code(Op::OP, Lane::value): { \
-    using U = V;                             \
-    U* const r = val;                        \
-    static_cast<void>(r);                    \
-    for (Index i = 0; i < n; ++i) {          \
-      __VA_ARGS__;                           \
-    }                                        \
-    break;                                   \
+#define EAD_TRACED_CASE(OP, ...)                         \
+  case dispatch_code(Op::OP, Lane::ad): {                \
+    if constexpr (!on_lanes || lane_operation(Op::OP)) { \
+      using U = S;                                       \
+      U* const r = ad;                                   \
+      static_cast<void>(r);                              \
+      for (Index i = 0; i < n; ++i) {                    \
+        __VA_ARGS__;                                     \
+      }                                                  \
+    }                                                    \
+    break;                                               \
+  }                                                      \
+  case dispatch_code(Op::OP, Lane::value): {             \
+    if constexpr (!on_lanes || lane_operation(Op::OP)) { \
+      using U = V;                                       \
+      U* const r = val;                                  \
+      static_cast<void>(r);                              \
+      for (Index i = 0; i < n; ++i) {                    \
+        __VA_ARGS__;                                     \
+      }                                                  \
+    }                                                    \
+    break;                                               \
   }
       EAD_TRACED_CASE(constant, EAD_R(dst) = constant_like<U>(ad[i], k))
       EAD_TRACED_CASE(neg, EAD_R(dst) = -EAD_R(a))
@@ -186,13 +219,15 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(logical_not, EAD_C(dst) = !EAD_C(a))
 #undef EAD_TRACED_CASE
       case dispatch_code(Op::value, Lane::value):
-        for (Index i = 0; i < n; ++i) {
+        for (Index i = 0; i < n && !on_lanes; ++i) {
           val[in.dst * width + i] = value_of(ad[in.a * width + i]);
         }
         break;
       case dispatch_code(Op::chain, Lane::ad):
         for (Index i = 0; i < n; ++i) {
-          if constexpr (is_autodiff<S>::value) {
+          if constexpr (on_lanes) {
+            // Not a lane operation.
+          } else if constexpr (is_autodiff<S>::value) {
             ad[in.dst * width + i] =
                 with_derivative(ad[in.b * width + i], val[in.a * width + i], val[in.c * width + i]);
           } else {
@@ -292,10 +327,77 @@ struct TracedActivation {
   }
 };
 
+// Whether every instruction of the program is a lane operation, for plain T (float, double).
+template <typename T>
+bool runs_on_lanes(const TracedProgram& program) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    const auto lanes = [](const std::vector<Instruction>& code) {
+      return std::all_of(code.begin(), code.end(),
+                         [](const Instruction& in) { return detail::lane_operation(in.op); });
+    };
+    return lanes(program.value_code()) && lanes(program.derivative_code());
+  } else {
+    return false;
+  }
+}
+
+namespace detail {
+// evaluate_many over packets of Lanes<T>::size elements (S is Lanes<T> or LanesAD<T>), chunks
+// holding as many elements as the scalar evaluation's (so its register estimate holds);
+// take_output(first, count, y) receives elements [first, first + count).
+template <typename S, typename T, typename MakeInput, typename TakeOutput>
+void evaluate_many_lanes(const TracedProgram& program, const T* x, Index n, MakeInput&& make_input,
+                         TakeOutput&& take_output) {
+  constexpr Index width = Lanes<T>::size;
+  const Index packets = (n + width - 1) / width;
+  const Index chunk = std::max<Index>(1, traced_chunk / width);
+  const Index used = std::min(packets, chunk);
+  if (used <= 0) {
+    return;
+  }
+  RegisterStorage<S> storage(program, used);
+  const std::vector<Instruction>& code = code_for<S>(program);
+  const S* result = storage.ad.data() + program.output() * used;
+  for (Index first = 0; first < packets; first += used) {
+    // Reading the clock per chunk of packets would cost more than a cheap program's work.
+    if ((first / used) % 64 == 0) {
+      cancellation_point();
+    }
+    const Index count = std::min(used, packets - first);
+    for (Index i = 0; i < count; ++i) {
+      const Index start = (first + i) * width;
+      if (start + width <= n) {
+        storage.ad[i] = make_input(Lanes<T>::load(x + start));
+      } else {
+        T padded[width] = {};
+        std::copy(x + start, x + n, padded);
+        storage.ad[i] = make_input(Lanes<T>::load(padded));
+      }
+    }
+    run_program(code, storage.registers, count);
+    for (Index i = 0; i < count; ++i) {
+      const Index start = (first + i) * width;
+      take_output(start, std::min(width, n - start), result[i]);
+    }
+  }
+}
+}  // namespace detail
+
 // The many-element forms of activations.hpp, found by argument-dependent lookup: the whole range
-// goes through evaluate_many instead of one call per element.
+// goes through evaluate_many instead of one call per element (a packet of elements at a time
+// when the program allows it).
 template <typename T>
 void activation_values(const TracedActivation& activation, const T* x, T* y, Index n) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if (runs_on_lanes<T>(*activation.program)) {
+      detail::evaluate_many_lanes<Lanes<T>>(
+          *activation.program, x, n, [](const Lanes<T>& in) { return in; },
+          [y](Index first, Index count, const Lanes<T>& out) {
+            detail::store_first(out, y + first, count);
+          });
+      return;
+    }
+  }
   evaluate_many<T>(
       *activation.program, n, [x](Index k) { return x[k]; },
       [y](Index k, const T& value) { y[k] = value; });
@@ -304,6 +406,17 @@ void activation_values(const TracedActivation& activation, const T* x, T* y, Ind
 template <typename T>
 void activation_value_and_derivative(const TracedActivation& activation, const T* x, T* value,
                                      T* derivative, Index n) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    if (runs_on_lanes<T>(*activation.program)) {
+      detail::evaluate_many_lanes<LanesAD<T>>(
+          *activation.program, x, n, [](const Lanes<T>& in) { return LanesAD<T>(in, 1, 0); },
+          [value, derivative](Index first, Index count, const LanesAD<T>& y) {
+            detail::store_first(y.value(), value + first, count);
+            detail::store_first(y.derivatives()(0), derivative + first, count);
+          });
+      return;
+    }
+  }
   evaluate_many<ScalarAD<T>>(
       *activation.program, n, [x](Index k) { return ScalarAD<T>(x[k], 1, 0); },
       [value, derivative](Index k, const ScalarAD<T>& y) {
