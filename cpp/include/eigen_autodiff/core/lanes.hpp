@@ -152,7 +152,7 @@ class Lanes {
 
   template <typename F>
   Lanes each(F&& f) const {
-    alignas(Eigen::internal::unpacket_traits<Packet>::alignment) T values[size];
+    alignas(alignof(Packet)) T values[size];
     store(values);
     for (T& v : values) {
       v = f(v);

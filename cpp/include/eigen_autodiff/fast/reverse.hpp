@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "eigen_autodiff/core/activations.hpp"
@@ -29,13 +30,14 @@ namespace detail {
 // For every slice of a block of z: act(z) and act'(z) (unqualified, so that an activation may
 // overload activation_value_and_derivative to evaluate a range at once, by ADL), handed to
 // fn(first, count, value, slope) together with the slice's place in z.
+inline constexpr Index slice_size = 256;
+
 template <typename T, typename Act, typename Fn>
 void for_each_slice(const Act& activation, const T* z, Index first, Index last, Fn&& fn) {
-  constexpr Index slice = 256;
-  T value[slice];
-  T slope[slice];
-  for (Index start = first; start < last; start += slice) {
-    const Index count = std::min(slice, last - start);
+  T value[slice_size];
+  T slope[slice_size];
+  for (Index start = first; start < last; start += slice_size) {
+    const Index count = std::min(slice_size, last - start);
     activation_value_and_derivative(activation, z + start, value, slope, count);
     fn(start, count, value, slope);
   }
@@ -43,30 +45,50 @@ void for_each_slice(const Act& activation, const T* z, Index first, Index last, 
 }  // namespace detail
 
 // Replaces each z by dL/dz for L = scale * sum (act(z) - target)^2 and returns L, each element's
-// term differentiated on a one-derivative AutoDiffScalar; accumulated in double per block and
-// summed in block order (reproducible for any thread count).
+// term differentiated on a one-derivative AutoDiffScalar (over SIMD lanes for float and double);
+// accumulated in double per block and summed in block order (reproducible for any thread count).
 template <typename T, typename Device, typename Act>
 double loss_and_output_gradient(const Device& device, const Act& activation,
                                 const SquaredError<T>& loss, MatrixView<T> z) {
   std::vector<double> block_loss(static_cast<std::size_t>(block_count(z.size())), 0.0);
   T* data = z.data();
   const T scale = static_cast<T>(loss.scale);
+  // One element's (or one packet's) loss term, y carrying act'(z) as its derivative.
+  const auto term_of = [scale](const auto& y, const auto& target) {
+    using AD = std::decay_t<decltype(y)>;
+    const AD error = y - target;
+    return AD(value_type_t<AD>(scale) * (error * error));
+  };
   for_each_block(device, z.size(), [&](Index block, Index first, Index last) {
     double sum = 0;
-    detail::for_each_slice(activation, data, first, last,
-                           [&](Index start, Index count, const T* value, const T* slope) {
-                             // A sum of its own, kept in a register: no call here clobbers it.
-                             double slice_loss = 0;
-                             for (Index k = 0; k < count; ++k) {
-                               const T target = loss.target ? loss.target[start + k] : T(0);
-                               const ScalarAD<T> y(value[k], Eigen::Matrix<T, 1, 1>(slope[k]));
-                               const ScalarAD<T> error = y - target;
-                               const ScalarAD<T> term = scale * (error * error);
-                               slice_loss += static_cast<double>(term.value());
-                               data[start + k] = term.derivatives()(0);
-                             }
-                             sum += slice_loss;
-                           });
+    detail::for_each_slice(
+        activation, data, first, last,
+        [&](Index start, Index count, const T* value, const T* slope) {
+          T terms[detail::slice_size];
+          Index k = 0;
+          if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+            using L = Lanes<T>;
+            for (; k + L::size <= count; k += L::size) {
+              const LanesAD<T> y(L::load(value + k), Eigen::Matrix<L, 1, 1>(L::load(slope + k)));
+              const L target = loss.target ? L::load(loss.target + start + k) : L(T(0));
+              const LanesAD<T> term = term_of(y, target);
+              term.value().store(terms + k);
+              term.derivatives()(0).store(data + start + k);
+            }
+          }
+          for (; k < count; ++k) {
+            const ScalarAD<T> y(value[k], Eigen::Matrix<T, 1, 1>(slope[k]));
+            const ScalarAD<T> term = term_of(y, loss.target ? loss.target[start + k] : T(0));
+            terms[k] = term.value();
+            data[start + k] = term.derivatives()(0);
+          }
+          // A sum of its own, kept in a register: no call here clobbers it.
+          double slice_loss = 0;
+          for (k = 0; k < count; ++k) {
+            slice_loss += static_cast<double>(terms[k]);
+          }
+          sum += slice_loss;
+        });
     block_loss[static_cast<std::size_t>(block)] = sum;
   });
   double total = 0;
