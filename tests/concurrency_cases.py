@@ -94,7 +94,7 @@ def digest_at(threads: int) -> str:
 
 
 def identical_for_any_thread_count() -> None:
-    """Reverse mode, VJP, JVP and values on 1, 2, 8 and 16 threads: the same bits.
+    """Reverse and forward modes, VJP, JVP and values on 1, 2, 8 and 16 threads: the same bits.
 
     The shapes are large enough that every product is split into several blocks (more on more
     threads) and the elementwise work into several tasks, with partial last blocks.
@@ -118,6 +118,9 @@ def identical_for_any_thread_count() -> None:
                     parts += ead.vjp(x, w, activation, y_like, bias=b, wrt=("x", "w", "b"))
                     parts += ead.jvp(x, w, activation, [x, w], bias=b, wrt=("x", "w"))
                     parts.append(ead.forward(x, w, activation, bias=b))
+                if batch < 300:  # forward mode costs N/16 passes: the smaller shape is enough
+                    loss, grads = ead.value_and_grad(x, w, "sin", wrt=("w", "b"), mode="forward")
+                    parts += [np.float64(loss), *grads]
         results[threads] = parts
     for threads, parts in results.items():
         assert identical(tuple(parts), tuple(results[1])), f"{threads} threads differ from 1"

@@ -200,6 +200,12 @@ void register_runtime(py::module_& m) {
       },
       py::arg("n"), R"doc(Use n threads for the computations that follow.
 
+Every call, from any Python thread, shares this one pool: never more than n threads compute
+at once in all. Results are the same bits for any n (tested for the reverse and forward
+modes, vjp, jvp and forward on 1, 2, 8 and 16 threads): products are split into blocks whose
+edges fall on Eigen's micro-kernel panels, and the elementwise work into fixed blocks. Calls
+of under 2**14 multiply-adds keep the GIL.
+
 Example:
     >>> import eigen_autodiff as ead
     >>> previous = ead.get_num_threads()

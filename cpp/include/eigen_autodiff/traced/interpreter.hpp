@@ -275,6 +275,52 @@ struct RegisterStorage {
   Registers<S> registers;
 };
 
+// Registers for chunks of `width` elements of a fixed-size S, kept per thread and grown as needed
+// (up to kept_register_bytes; larger ones are allocated per call as RegisterStorage does): the
+// layer evaluates a program once per slice of a few hundred elements, and allocating registers
+// for each slice cost as much as evaluating a cheap program.
+inline constexpr std::size_t kept_register_bytes = std::size_t(1) << 20;
+
+template <typename S>
+class ChunkRegisters {
+ public:
+  ChunkRegisters(const TracedProgram& program, Index width) {
+    const auto count = [&](TracedProgram::Bank bank) {
+      return static_cast<std::size_t>(program.registers(bank)) * static_cast<std::size_t>(width);
+    };
+    const std::size_t ads = count(TracedProgram::ad_bank);
+    const std::size_t vals = count(TracedProgram::value_bank);
+    const std::size_t conds = count(TracedProgram::condition_bank) + 1;
+    const std::size_t bytes = ads * sizeof(S) + vals * sizeof(value_type_t<S>) + conds;
+    Banks& banks = bytes <= kept_register_bytes ? kept() : own_;
+    if (banks.ad.size() < ads) {
+      banks.ad.resize(ads);
+    }
+    if (banks.val.size() < vals) {
+      banks.val.resize(vals);
+    }
+    if (banks.conds < conds) {
+      banks.cond.reset(new bool[conds]);
+      banks.conds = conds;
+    }
+    registers = {banks.ad.data(), banks.val.data(), banks.cond.get(), width};
+  }
+  Registers<S> registers;
+
+ private:
+  struct Banks {
+    std::vector<S> ad;
+    std::vector<value_type_t<S>> val;
+    std::unique_ptr<bool[]> cond;
+    std::size_t conds = 0;
+  };
+  static Banks& kept() {
+    thread_local Banks banks;
+    return banks;
+  }
+  Banks own_;
+};
+
 }  // namespace detail
 
 // The program's output at x: its value, and its derivatives when S is an AutoDiffScalar.
@@ -298,15 +344,15 @@ void evaluate_many(const TracedProgram& program, Index n, MakeInput&& make_input
   if (width <= 0) {
     return;
   }
-  detail::RegisterStorage<S> storage(program, width);
+  const detail::ChunkRegisters<S> storage(program, width);
   const std::vector<Instruction>& code = detail::code_for<S>(program);
-  const S* result = storage.ad.data() + program.output() * width;
+  const S* result = storage.registers.ad + program.output() * width;
   for (Index first = 0; first < n; first += width) {
     // A large program on a chunk can take a while: between chunks the computation may stop.
     cancellation_point();
     const Index count = std::min(width, n - first);
     for (Index i = 0; i < count; ++i) {
-      storage.ad[i] = make_input(first + i);
+      storage.registers.ad[i] = make_input(first + i);
     }
     detail::run_program(code, storage.registers, count);
     for (Index i = 0; i < count; ++i) {
@@ -355,9 +401,9 @@ void evaluate_many_lanes(const TracedProgram& program, const T* x, Index n, Make
   if (used <= 0) {
     return;
   }
-  RegisterStorage<S> storage(program, used);
+  const ChunkRegisters<S> storage(program, used);
   const std::vector<Instruction>& code = code_for<S>(program);
-  const S* result = storage.ad.data() + program.output() * used;
+  const S* result = storage.registers.ad + program.output() * used;
   for (Index first = 0; first < packets; first += used) {
     // Reading the clock per chunk of packets would cost more than a cheap program's work.
     if ((first / used) % 64 == 0) {
@@ -367,11 +413,11 @@ void evaluate_many_lanes(const TracedProgram& program, const T* x, Index n, Make
     for (Index i = 0; i < count; ++i) {
       const Index start = (first + i) * width;
       if (start + width <= n) {
-        storage.ad[i] = make_input(Lanes<T>::load(x + start));
+        storage.registers.ad[i] = make_input(Lanes<T>::load(x + start));
       } else {
         T padded[width] = {};
         std::copy(x + start, x + n, padded);
-        storage.ad[i] = make_input(Lanes<T>::load(padded));
+        storage.registers.ad[i] = make_input(Lanes<T>::load(padded));
       }
     }
     run_program(code, storage.registers, count);
