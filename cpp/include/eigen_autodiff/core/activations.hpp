@@ -53,6 +53,7 @@ EIGEN_AUTODIFF_EXPRESSION_ACTIVATION(InvExp, "inv_exp", S(1) / exp(x))
 // a few ulps of accuracy down to the subnormals. Forced inline, as the sigmoid.
 struct Tanh {
   static constexpr std::string_view name = "tanh";
+  static constexpr bool evaluates_lanes = true;
   template <typename S>
   EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::abs;
@@ -60,7 +61,18 @@ struct Tanh {
     using std::tanh;
     using T = value_type_t<S>;
     const T v = value_of(x);
-    if constexpr (is_autodiff<S>::value) {
+    if constexpr (is_lanes<innermost_value_t<S>>::value) {
+      // The same two formulas, each lane taking its own.
+      const T t = tanh(v);
+      if constexpr (is_autodiff<S>::value) {
+        const T e = exp(T(-2) * abs(v));
+        const T denominator = T(1) + e;
+        return with_derivative(
+            x, t, where(abs(v) < T(1), T(1) - t * t, T(4) * e / (denominator * denominator)));
+      } else {
+        return t;
+      }
+    } else if constexpr (is_autodiff<S>::value) {
       const T t = tanh(v);
       // 1 - t^2 cancels to nothing in the tails, and 4e/(1+e)^2 (e = exp(-2|x|)) near 0, where
       // its own derivative (tanh'') subtracts two nearly equal terms: each where it is exact.
@@ -103,9 +115,14 @@ struct Sigmoid {
 // relu'(0) = 0, as in PyTorch, JAX and TensorFlow. NaN propagates.
 struct Relu {
   static constexpr std::string_view name = "relu";
+  static constexpr bool evaluates_lanes = true;
   template <typename S>
   S operator()(const S& x) const {
-    return value_of(x) <= 0 ? zero_like(x) : x;
+    if constexpr (is_lanes<innermost_value_t<S>>::value) {
+      return where(value_of(x) <= value_type_t<S>(0), zero_like(x), x);
+    } else {
+      return value_of(x) <= 0 ? zero_like(x) : x;
+    }
   }
 };
 
@@ -117,6 +134,7 @@ struct Relu {
 // Forced inline, as the sigmoid.
 struct Softplus {
   static constexpr std::string_view name = "softplus";
+  static constexpr bool evaluates_lanes = true;
   template <typename S>
   EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::abs;
@@ -125,11 +143,20 @@ struct Softplus {
     using T = value_type_t<S>;
     const T v = value_of(x);
     const T e = exp(-abs(v));
-    const T value = (v > 0 ? v : T(0)) + log1p(e);
-    if constexpr (is_autodiff<S>::value) {
-      return with_derivative(x, value, (v >= 0 ? T(1) : e) / (T(1) + e));
+    if constexpr (is_lanes<innermost_value_t<S>>::value) {
+      const T value = where(v > T(0), v, T(0)) + log1p(e);
+      if constexpr (is_autodiff<S>::value) {
+        return with_derivative(x, value, where(v >= T(0), T(1), e) / (T(1) + e));
+      } else {
+        return value;
+      }
     } else {
-      return value;
+      const T value = (v > 0 ? v : T(0)) + log1p(e);
+      if constexpr (is_autodiff<S>::value) {
+        return with_derivative(x, value, (v >= 0 ? T(1) : e) / (T(1) + e));
+      } else {
+        return value;
+      }
     }
   }
 };

@@ -132,6 +132,22 @@ class Lanes {
     return x.each([](T v) { return std::exp(v); });
   }
 
+  friend Lanes abs(const Lanes& x) { return Lanes(Eigen::internal::pabs(x.packet_)); }
+  friend Lanes log1p(const Lanes& x) {
+    if constexpr (Eigen::internal::packet_traits<T>::HasLog1p) {
+      return Lanes(Eigen::internal::plog1p(x.packet_));
+    } else {
+      return x.each([](T v) { return std::log1p(v); });
+    }
+  }
+  friend Lanes tanh(const Lanes& x) {
+    if constexpr (Eigen::internal::packet_traits<T>::HasTanh) {
+      return Lanes(Eigen::internal::ptanh(x.packet_));
+    } else {
+      return x.each([](T v) { return std::tanh(v); });
+    }
+  }
+
   // mask ? a : b, lane by lane.
   friend Lanes where(const LaneMask<T>& mask, const Lanes& a, const Lanes& b) {
     return Lanes(Eigen::internal::pselect(mask.bits, a.packet_, b.packet_));
