@@ -250,8 +250,7 @@ void store_first(const Lanes<T>& v, T* out, Index count) {
 }
 
 template <typename T, typename Act>
-inline constexpr bool on_lanes =
-    evaluates_lanes<Act>::value && (std::is_same_v<T, float> || std::is_same_v<T, double>);
+inline constexpr bool on_lanes = evaluates_lanes<Act>::value && has_lanes<T>;
 }  // namespace detail
 
 // The activation's value at each of n points: y[k] = activation(x[k]) (y may be x). Activations

@@ -179,6 +179,10 @@ class Lanes {
   Packet packet_;
 };
 
+// The plain types evaluated on lanes: those of the library's fast paths.
+template <typename T>
+inline constexpr bool has_lanes = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
 template <typename S>
 struct is_lanes : std::false_type {};
 template <typename T>

@@ -27,11 +27,11 @@ void layer_values(const Device& device, const DenseLayer<T>& layer, const Act& a
 }
 
 namespace detail {
+inline constexpr Index slice_size = 256;
+
 // For every slice of a block of z: act(z) and act'(z) (unqualified, so that an activation may
 // overload activation_value_and_derivative to evaluate a range at once, by ADL), handed to
 // fn(first, count, value, slope) together with the slice's place in z.
-inline constexpr Index slice_size = 256;
-
 template <typename T, typename Act, typename Fn>
 void for_each_slice(const Act& activation, const T* z, Index first, Index last, Fn&& fn) {
   T value[slice_size];
@@ -66,7 +66,7 @@ double loss_and_output_gradient(const Device& device, const Act& activation,
         [&](Index start, Index count, const T* value, const T* slope) {
           T terms[detail::slice_size];
           Index k = 0;
-          if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+          if constexpr (has_lanes<T>) {
             using L = Lanes<T>;
             for (; k + L::size <= count; k += L::size) {
               const LanesAD<T> y(L::load(value + k), Eigen::Matrix<L, 1, 1>(L::load(slope + k)));

@@ -376,7 +376,7 @@ struct TracedActivation {
 // Whether every instruction of the program is a lane operation, for plain T (float, double).
 template <typename T>
 bool runs_on_lanes(const TracedProgram& program) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+  if constexpr (has_lanes<T>) {
     const auto lanes = [](const std::vector<Instruction>& code) {
       return std::all_of(code.begin(), code.end(),
                          [](const Instruction& in) { return detail::lane_operation(in.op); });
@@ -434,7 +434,7 @@ void evaluate_many_lanes(const TracedProgram& program, const T* x, Index n, Make
 // when the program allows it).
 template <typename T>
 void activation_values(const TracedActivation& activation, const T* x, T* y, Index n) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+  if constexpr (has_lanes<T>) {
     if (runs_on_lanes<T>(*activation.program)) {
       detail::evaluate_many_lanes<Lanes<T>>(
           *activation.program, x, n, [](const Lanes<T>& in) { return in; },
@@ -452,7 +452,7 @@ void activation_values(const TracedActivation& activation, const T* x, T* y, Ind
 template <typename T>
 void activation_value_and_derivative(const TracedActivation& activation, const T* x, T* value,
                                      T* derivative, Index n) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+  if constexpr (has_lanes<T>) {
     if (runs_on_lanes<T>(*activation.program)) {
       detail::evaluate_many_lanes<LanesAD<T>>(
           *activation.program, x, n, [](const Lanes<T>& in) { return LanesAD<T>(in, 1, 0); },
