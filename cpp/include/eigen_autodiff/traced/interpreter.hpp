@@ -128,29 +128,21 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
 #define EAD_C(field) cond[in.field * width + i]
     switch (dispatch_code(in.op, in.lane)) {
 // Both lanes run the same statement for each element i: r is the lane's registers, U their type.
-#define EAD_TRACED_CASE(OP, ...)                         \
-  case dispatch_code(Op::OP, Lane::ad): {                \
-    if constexpr (!on_lanes || lane_operation(Op::OP)) { \
-      using U = S;                                       \
-      U* const r = ad;                                   \
-      static_cast<void>(r);                              \
-      for (Index i = 0; i < n; ++i) {                    \
-        __VA_ARGS__;                                     \
-      }                                                  \
-    }                                                    \
-    break;                                               \
-  }                                                      \
-  case dispatch_code(Op::OP, Lane::value): {             \
-    if constexpr (!on_lanes || lane_operation(Op::OP)) { \
-      using U = V;                                       \
-      U* const r = val;                                  \
-      static_cast<void>(r);                              \
-      for (Index i = 0; i < n; ++i) {                    \
-        __VA_ARGS__;                                     \
-      }                                                  \
-    }                                                    \
-    break;                                               \
+#define EAD_TRACED_LANE_CASE(OP, LANE, TYPE, REGISTERS, ...) \
+  case dispatch_code(Op::OP, Lane::LANE): {                  \
+    if constexpr (!on_lanes || lane_operation(Op::OP)) {     \
+      using U = TYPE;                                        \
+      U* const r = REGISTERS;                                \
+      static_cast<void>(r);                                  \
+      for (Index i = 0; i < n; ++i) {                        \
+        __VA_ARGS__;                                         \
+      }                                                      \
+    }                                                        \
+    break;                                                   \
   }
+#define EAD_TRACED_CASE(OP, ...)                   \
+  EAD_TRACED_LANE_CASE(OP, ad, S, ad, __VA_ARGS__) \
+  EAD_TRACED_LANE_CASE(OP, value, V, val, __VA_ARGS__)
       EAD_TRACED_CASE(constant, EAD_R(dst) = constant_like<U>(ad[i], k))
       EAD_TRACED_CASE(neg, EAD_R(dst) = -EAD_R(a))
       EAD_TRACED_CASE(sin, EAD_R(dst) = sin(EAD_R(a)))
@@ -218,6 +210,7 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(logical_or, EAD_C(dst) = EAD_C(a) || EAD_C(b))
       EAD_TRACED_CASE(logical_not, EAD_C(dst) = !EAD_C(a))
 #undef EAD_TRACED_CASE
+#undef EAD_TRACED_LANE_CASE
       case dispatch_code(Op::value, Lane::value):
         for (Index i = 0; i < n && !on_lanes; ++i) {
           val[in.dst * width + i] = value_of(ad[in.a * width + i]);
