@@ -57,34 +57,31 @@ struct Tanh {
   template <typename S>
   EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::abs;
-    using std::exp;
     using std::tanh;
     using T = value_type_t<S>;
     const T v = value_of(x);
-    if constexpr (is_lanes<innermost_value_t<S>>::value) {
-      // The same two formulas, each lane taking its own.
-      const T t = tanh(v);
-      if constexpr (is_autodiff<S>::value) {
-        const T e = exp(T(-2) * abs(v));
-        const T denominator = T(1) + e;
-        return with_derivative(
-            x, t, where(abs(v) < T(1), T(1) - t * t, T(4) * e / (denominator * denominator)));
-      } else {
-        return t;
-      }
-    } else if constexpr (is_autodiff<S>::value) {
-      const T t = tanh(v);
+    const T t = tanh(v);
+    if constexpr (!is_autodiff<S>::value) {
+      return t;
+    } else if constexpr (is_lanes<innermost_value_t<S>>::value) {
+      // Both formulas, each lane taking its own.
+      return with_derivative(x, t, where(abs(v) < T(1), T(1) - t * t, tail_slope(v)));
+    } else {
       // 1 - t^2 cancels to nothing in the tails, and 4e/(1+e)^2 (e = exp(-2|x|)) near 0, where
       // its own derivative (tanh'') subtracts two nearly equal terms: each where it is exact.
-      if (abs(value_of(v)) < 1) {
-        return with_derivative(x, t, T(1) - t * t);
-      }
-      const T e = exp(T(-2) * abs(v));
-      const T denominator = T(1) + e;
-      return with_derivative(x, t, T(4) * e / (denominator * denominator));
-    } else {
-      return tanh(v);
+      return with_derivative(x, t, abs(value_of(v)) < 1 ? T(1) - t * t : tail_slope(v));
     }
+  }
+
+ private:
+  // 4e/(1+e)^2 with e = exp(-2|v|): tanh'(v) without cancellation for large |v|.
+  template <typename T>
+  static T tail_slope(const T& v) {
+    using std::abs;
+    using std::exp;
+    const T e = exp(T(-2) * abs(v));
+    const T denominator = T(1) + e;
+    return T(4) * e / (denominator * denominator);
   }
 };
 
@@ -118,11 +115,7 @@ struct Relu {
   static constexpr bool evaluates_lanes = true;
   template <typename S>
   S operator()(const S& x) const {
-    if constexpr (is_lanes<innermost_value_t<S>>::value) {
-      return where(value_of(x) <= value_type_t<S>(0), zero_like(x), x);
-    } else {
-      return value_of(x) <= 0 ? zero_like(x) : x;
-    }
+    return where(value_of(x) <= value_type_t<S>(0), zero_like(x), x);
   }
 };
 
@@ -143,20 +136,11 @@ struct Softplus {
     using T = value_type_t<S>;
     const T v = value_of(x);
     const T e = exp(-abs(v));
-    if constexpr (is_lanes<innermost_value_t<S>>::value) {
-      const T value = where(v > T(0), v, T(0)) + log1p(e);
-      if constexpr (is_autodiff<S>::value) {
-        return with_derivative(x, value, where(v >= T(0), T(1), e) / (T(1) + e));
-      } else {
-        return value;
-      }
+    const T value = where(v > T(0), v, T(0)) + log1p(e);
+    if constexpr (is_autodiff<S>::value) {
+      return with_derivative(x, value, where(v >= T(0), T(1), e) / (T(1) + e));
     } else {
-      const T value = (v > 0 ? v : T(0)) + log1p(e);
-      if constexpr (is_autodiff<S>::value) {
-        return with_derivative(x, value, (v >= 0 ? T(1) : e) / (T(1) + e));
-      } else {
-        return value;
-      }
+      return value;
     }
   }
 };

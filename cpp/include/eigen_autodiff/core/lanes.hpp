@@ -192,6 +192,13 @@ struct is_lanes<Lanes<T>> : std::true_type {};
 template <typename T>
 using LanesAD = Eigen::AutoDiffScalar<Eigen::Matrix<Lanes<T>, 1, 1>>;
 
+// condition ? a : b for plain scalars and their AutoDiffScalars, so that one formula with where()
+// serves lanes and scalars alike.
+template <typename S>
+S where(bool condition, const S& a, const S& b) {
+  return condition ? a : b;
+}
+
 // mask ? a : b for the value and the derivative of AutoDiffScalars over lanes.
 template <typename T, typename D>
 Eigen::AutoDiffScalar<D> where(const LaneMask<T>& mask, const Eigen::AutoDiffScalar<D>& a,
