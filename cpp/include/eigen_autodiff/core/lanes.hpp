@@ -23,8 +23,10 @@ namespace eigen_autodiff {
 namespace detail {
 // sin (cosine = false) or cos of every lane of a packet of doubles, which Eigen 3.4 has no packet
 // version of: Cephes' method (sin.c). The argument is reduced by the nearest multiple q of pi/2
-// in three parts (Cody-Waite: pi/2 split so that q times each part is exact for q < 2^26), and
-// sin or cos of the rest, |r| <= pi/4, comes from Cephes' polynomials, about 1 ulp. Valid for
+// in four parts (Cody-Waite, with fdlibm's split of pi/2: the first three have 33 bits, so q times
+// each is exact for q < 2^20, with or without FMA), and sin or cos of the rest, |r| <= pi/4, comes
+// from Cephes' polynomials, about 1 ulp. The four parts hold pi/2 to 1e-48, so that near a zero
+// of sin or cos, where the rest is as small as 1e-17, it keeps its relative accuracy. Valid for
 // |x| <= reduced_argument_limit; beyond, the caller goes to std::sin.
 inline constexpr double reduced_argument_limit = 1e5;
 
@@ -34,9 +36,10 @@ Packet sin_or_cos_of_doubles(const Packet& x, bool cosine) {
   const auto c = [](double v) { return in::pset1<Packet>(v); };
   const Packet ax = in::pabs(x);
   const Packet q = in::pfloor(in::pmadd(ax, c(0.63661977236758134308), c(0.5)));
-  Packet r = in::psub(ax, in::pmul(q, c(1.57079625129699707031)));
-  r = in::psub(r, in::pmul(q, c(7.54978941586159635336e-8)));
-  r = in::psub(r, in::pmul(q, c(5.39030285815811905290e-15)));
+  Packet r = in::psub(ax, in::pmul(q, c(0x1.921fb544p+0)));
+  r = in::psub(r, in::pmul(q, c(0x1.0b4611a6p-34)));
+  r = in::psub(r, in::pmul(q, c(0x1.3198a2ep-69)));
+  r = in::psub(r, in::pmul(q, c(0x1.b839a252049c1p-104)));
   const Packet zz = in::pmul(r, r);
   Packet sin_poly = c(1.58962301576546568060e-10);
   Packet cos_poly = c(-1.13585365213876817300e-11);
