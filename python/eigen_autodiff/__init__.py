@@ -25,7 +25,7 @@ from ._diagnostics import diagnose as _diagnose
 from ._diagnostics.check_grad import *
 from ._diagnostics.diagnose import *
 from ._layer import *
-from ._native import _core
+from ._native import _core, show_config
 from ._paths import *
 from ._tracing import activation_spec as _activation_spec
 from ._tracing import custom_derivative as _custom_derivative
@@ -57,6 +57,7 @@ __all__ = [
     "get_num_threads",
     "set_memory_budget",
     "set_num_threads",
+    "show_config",
 ]
 __all__ += _activation_spec.__all__
 __all__ += _derivative.__all__

@@ -9,6 +9,8 @@ from numpy.typing import NDArray
 _A = TypeVar("_A")
 
 __version__: str
+instruction_set: str
+vector_instructions: str
 ACTIVATIONS: tuple[str, ...]
 
 # (op, lane, dst, a, b, c, constant); see cpp/include/eigen_autodiff/traced/program.hpp.

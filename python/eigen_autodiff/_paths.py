@@ -9,8 +9,9 @@ or pass ``-I$(python -m eigen_autodiff --include)`` (and Eigen's) to a compiler 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from ._native import _core
 
 __all__ = ["get_cmake_dir", "get_include"]
 
@@ -27,11 +28,9 @@ def _install_dirs() -> list[Path]:
     site-packages: the folder of ``_core`` is the one to look in.
     """
     folders = [_PACKAGE]
-    spec = importlib.util.find_spec("eigen_autodiff._core")
-    if spec is not None and spec.origin is not None:
-        compiled = Path(spec.origin).resolve().parent
-        if compiled != _PACKAGE:
-            folders.append(compiled)
+    compiled = Path(_core.__file__).resolve().parent
+    if compiled != _PACKAGE:
+        folders.append(compiled)
     return folders
 
 

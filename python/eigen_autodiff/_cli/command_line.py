@@ -3,7 +3,8 @@
 ``python -m eigen_autodiff [--seed N] [--dtype float32|float64]`` walks through the article;
 ``python -m eigen_autodiff diagnose "1/exp(x)" --at 100 [--dtype ...] [--plot FILE.png]``
 finds where an activation's AD derivative is wrong and why;
-``python -m eigen_autodiff --cmake-dir`` and ``--include`` print where the C++ library is.
+``python -m eigen_autodiff --cmake-dir`` and ``--include`` print where the C++ library is;
+``--version`` prints the version and the instruction sets compiled and chosen.
 
 Exit status: 0 when the diagnosis passed (notes on documented conventions do not count), 1 when
 it found failures, 2 for bad input (an expression, a point or a plot path that cannot be used),
@@ -71,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cmake-dir",
         action="store_true",
         help="print the folder of eigen_autodiffConfig.cmake (for -Deigen_autodiff_DIR=) and exit",
+    )
+    where.add_argument(
+        "--version",
+        action="store_true",
+        help="print the version, the instruction sets compiled and the one chosen, and exit",
     )
     where.add_argument(
         "--include",
@@ -183,6 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(_negative_values_as_values(sys.argv[1:] if argv is None else argv))
+    if args.version:
+        from .._native import show_config
+
+        show_config()
+        return 0
     if args.cmake_dir or args.include:
         from .. import _paths
 
