@@ -8,7 +8,10 @@
 // So N/K passes give a full gradient, instead of N*M/K. Within a pass, Z's value comes from the
 // plain contraction (every term) and its derivatives from the terms whose tangent is non-zero
 // (the seeded chunk), accumulated in AutoDiffScalar arithmetic: constants pay nothing for
-// derivatives. The activation and the loss then run on the AD scalars as written.
+// derivatives. The activation's value and derivative at each element of Z come once, before the
+// passes, from its one-derivative AutoDiffScalar (on SIMD lanes, as in reverse mode), and each
+// pass carries them to its chunk by AutoDiffScalar's own rule for a function of one variable,
+// dY = act'(Z) dZ; the loss then runs on the AD scalars as written.
 #pragma once
 
 #include <algorithm>
@@ -92,29 +95,43 @@ void seed_x_row(const T* x_row, const ChunkTask& task, FixedAD<T, K>* seeded) {
   }
 }
 
+// Replaces each z by act(z) and returns act'(z), computed once for all the passes.
+template <typename T, typename Device, typename Act>
+AlignedVector<T> activation_in_place(const Device& device, const Act& activation, T* z, Index n) {
+  AlignedVector<T> slope(static_cast<std::size_t>(n));
+  for_each_block(device, n, [&](Index, Index first, Index last) {
+    for_each_slice(activation, z, first, last,
+                   [&](Index start, Index count, const T* value, const T* derivative) {
+                     std::copy(value, value + count, z + start);
+                     std::copy(derivative, derivative + count, slope.data() + start);
+                   });
+  });
+  return slope;
+}
+
 }  // namespace detail
 
-// Z[b, j] as an AD scalar: its value from the plain contraction z (every term), its derivatives
-// from the contraction's terms over the seeded chunk, X[b, i] * W[i, j] with W[i, j] seeded.
+// The derivatives of Z[b, j] w.r.t. the seeded chunk: the contraction's terms over the chunk,
+// X[b, i] * W[i, j] with W[i, j] seeded.
 template <int K, typename T>
-FixedAD<T, K> z_with_w_tangent(T z, const T* x_row, const FixedAD<T, K>* seeded_w, Index outputs,
-                               Index j, const detail::ChunkTask& task) {
+typename FixedAD<T, K>::DerType z_tangent_w(const T* x_row, const FixedAD<T, K>* seeded_w,
+                                            Index outputs, Index j, const detail::ChunkTask& task) {
   FixedAD<T, K> sum(T(0));
   for (Index k = 0; k < task.width; ++k) {
     sum += x_row[task.i0 + k] * seeded_w[k * outputs + j];
   }
-  return FixedAD<T, K>(z, sum.derivatives());
+  return sum.derivatives();
 }
 
 // The same with X[b, i] seeded; w_chunk_row holds W[i0 .. i0+width, j].
 template <int K, typename T>
-FixedAD<T, K> z_with_x_tangent(T z, const FixedAD<T, K>* seeded_x, const T* w_chunk_row,
-                               const detail::ChunkTask& task) {
+typename FixedAD<T, K>::DerType z_tangent_x(const FixedAD<T, K>* seeded_x, const T* w_chunk_row,
+                                            const detail::ChunkTask& task) {
   FixedAD<T, K> sum(T(0));
   for (Index k = 0; k < task.width; ++k) {
     sum += seeded_x[k] * w_chunk_row[k];
   }
-  return FixedAD<T, K>(z, sum.derivatives());
+  return sum.derivatives();
 }
 
 // The parameter a forward pass is seeded in.
@@ -122,17 +139,21 @@ enum class ForwardWrt { w, x, b };
 
 // Calls on_output(task, b, j, Y[b, j]) for every output of every pass, Y[b, j] an AD scalar
 // whose derivative k is dY[b, j]/dW[i0+k, j] (ForwardWrt::w) or dY[b, j]/dX[b, i0+k]
-// (ForwardWrt::x) for the task's chunk. Tasks run in parallel on the device; on_output must only
-// touch its task's state.
-
-template <int K, typename T, typename Device, typename Act, typename OnOutput>
+// (ForwardWrt::x) for the task's chunk; y and slope hold act(Z) and act'(Z)
+// (detail::activation_in_place). Tasks run in parallel on the device; on_output must only touch
+// its task's state.
+template <int K, typename T, typename Device, typename OnOutput>
 void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMatrixView<T> w,
-                             const T* z, const Act& activation, ForwardWrt wrt,
+                             const T* y, const T* slope, ForwardWrt wrt,
                              const detail::ChunkTasks& tasks, OnOutput&& on_output) {
   using AD = FixedAD<T, K>;
   const Index inputs = x.dimension(1);
   const Index outputs = w.dimension(1);
   const double cost = 1.0 * tasks.rows_per_block * outputs * K * K;
+  // AutoDiffScalar's rule for a function of one variable: act(z) with derivatives act'(z) dz.
+  const auto chained = [&](Index at, const typename AD::DerType& dz) {
+    return AD(y[at], dz * slope[at]);
+  };
   parallel_for(device, tasks.count(), cost, [&](Index task) {
     const detail::ChunkTask chunk = tasks[task];
     if (wrt == ForwardWrt::w) {
@@ -141,8 +162,8 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
         cancellation_point();
         for (Index j = 0; j < outputs; ++j) {
           on_output(task, b, j,
-                    AD(activation(z_with_w_tangent<K>(z[b * outputs + j], x.data() + b * inputs,
-                                                      seeded_w.data(), outputs, j, chunk))));
+                    chained(b * outputs + j, z_tangent_w<K>(x.data() + b * inputs, seeded_w.data(),
+                                                            outputs, j, chunk)));
         }
       }
     } else {
@@ -153,8 +174,8 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
         detail::seed_x_row<K>(x.data() + b * inputs, chunk, seeded_x.data());
         for (Index j = 0; j < outputs; ++j) {
           on_output(task, b, j,
-                    AD(activation(z_with_x_tangent<K>(z[b * outputs + j], seeded_x.data(),
-                                                      w_chunk.data() + j * K, chunk))));
+                    chained(b * outputs + j,
+                            z_tangent_x<K>(seeded_x.data(), w_chunk.data() + j * K, chunk)));
         }
       }
     }
@@ -187,11 +208,14 @@ double value_and_grad_forward(const Device& device, const DenseLayer<T>& layer,
   };
   const T scale = static_cast<T>(loss.scale);
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
+  const AlignedVector<T> slope =
+      detail::activation_in_place(device, activation, z.data(), batch * outputs);
+  const T* y = z.data();
 
   if (grads.dw != nullptr) {
     // Column losses L_j of each task, reduced in task order afterwards: reproducible sums.
     std::vector<AD> column_loss(static_cast<std::size_t>(tasks.count() * outputs), AD(T(0)));
-    for_each_output_tangent<K>(device, x, w, z.data(), activation, ForwardWrt::w, tasks,
+    for_each_output_tangent<K>(device, x, w, y, slope.data(), ForwardWrt::w, tasks,
                                [&](Index task, Index b, Index j, const AD& y) {
                                  const AD error = y - target(b, j);
                                  column_loss[task * outputs + j] += error * error;
@@ -213,7 +237,7 @@ double value_and_grad_forward(const Device& device, const DenseLayer<T>& layer,
     // Row losses L_b: each (task, b) pair is one task's alone, so they live in dx directly,
     // accumulated in a K-wide AD scalar per row.
     std::vector<AD> row_loss(static_cast<std::size_t>(tasks.chunks() * batch), AD(T(0)));
-    for_each_output_tangent<K>(device, x, w, z.data(), activation, ForwardWrt::x, tasks,
+    for_each_output_tangent<K>(device, x, w, y, slope.data(), ForwardWrt::x, tasks,
                                [&](Index task, Index b, Index j, const AD& y) {
                                  const AD error = y - target(b, j);
                                  row_loss[task / tasks.row_blocks * batch + b] += error * error;

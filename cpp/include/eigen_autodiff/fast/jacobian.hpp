@@ -50,7 +50,9 @@ void layer_jacobian(const Device& device, const DenseLayer<T>& layer, const Act&
     return;
   }
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
-  for_each_output_tangent<K>(device, layer.x, layer.w, z.data(), activation, wrt, tasks,
+  const AlignedVector<T> slope =
+      detail::activation_in_place(device, activation, z.data(), batch * outputs);
+  for_each_output_tangent<K>(device, layer.x, layer.w, z.data(), slope.data(), wrt, tasks,
                              [&](Index task, Index b, Index j, const FixedAD<T, K>& y) {
                                const detail::ChunkTask chunk = tasks[task];
                                T* row = out + (b * outputs + j) * size;

@@ -67,8 +67,9 @@ std::uint64_t jvp_bytes(Index batch, Index outputs) {
   return detail::saturating_mul(3 * sizeof(T), detail::product(batch, outputs));
 }
 
-// Forward mode (chunked, fast/forward.hpp): as reverse mode plus a copy of Z, and per task (at
-// most 8 row blocks per chunk of K inputs) a column loss of M AD scalars of K derivatives.
+// Forward mode (chunked, fast/forward.hpp): as reverse mode plus a copy of Z and act'(Z), and per
+// task (at most 8 row blocks per chunk of K inputs) a column loss of M AD scalars of K
+// derivatives.
 template <typename T, int K>
 std::uint64_t forward_bytes(Index batch, Index inputs, Index outputs, Wanted wanted) {
   const std::uint64_t tasks = detail::saturating_mul((detail::count(inputs) + K - 1) / K, 8);
@@ -76,7 +77,7 @@ std::uint64_t forward_bytes(Index batch, Index inputs, Index outputs, Wanted wan
       detail::saturating_mul(tasks, detail::count(outputs)), (K + 1) * sizeof(T));
   return detail::saturating_add(
       detail::saturating_add(reverse_bytes<T>(batch, inputs, outputs, wanted), accumulators),
-      layer_values_bytes<T>(batch, outputs));
+      detail::saturating_mul(2, layer_values_bytes<T>(batch, outputs)));
 }
 
 // The article's forward mode (article/forward_dynamic.hpp): X, W, b and Z as AD scalars each
@@ -120,13 +121,14 @@ std::uint64_t vjp_of_vjp_bytes(Index batch, Index inputs, Index outputs, Wanted 
                                         wanted_entries(batch, inputs, outputs, wanted)));
 }
 
-// The Jacobian of Y (B x M) w.r.t. a parameter of `parameter_size` entries, plus Z.
+// The Jacobian of Y (B x M) w.r.t. a parameter of `parameter_size` entries, plus Z and act'(Z).
 template <typename T>
 std::uint64_t jacobian_bytes(Index batch, Index outputs, Index parameter_size) {
   const std::uint64_t entries =
       detail::saturating_mul(detail::product(batch, outputs), detail::count(parameter_size));
-  return detail::saturating_mul(sizeof(T),
-                                detail::saturating_add(entries, detail::product(batch, outputs)));
+  return detail::saturating_mul(
+      sizeof(T),
+      detail::saturating_add(entries, detail::saturating_mul(2, detail::product(batch, outputs))));
 }
 
 // A traced program's registers (traced/interpreter.hpp) when it is evaluated on scalars of type S
