@@ -35,8 +35,7 @@ def _built() -> tuple[str, ...]:
 def _supported() -> tuple[str, ...]:
     from ._instruction_sets import supported
 
-    # A copy compiled for the building machine runs on it, which is where it belongs.
-    return ("native", *supported())
+    return supported()
 
 
 def choose_instruction_set(
@@ -45,7 +44,8 @@ def choose_instruction_set(
     """The instruction set whose copy of the module to load.
 
     ``requested`` (the value of ``EIGEN_AUTODIFF_ISA``, or None) must be one that was built
-    and that the CPU runs; without it, the first of :data:`PREFERENCE` that is both.
+    and that the CPU runs; without it, the first of :data:`PREFERENCE` that is both. A copy
+    built for the building machine alone (``native``) is taken to run on it, where it belongs.
 
     Example:
         >>> from eigen_autodiff._native import choose_instruction_set
@@ -55,7 +55,8 @@ def choose_instruction_set(
         'baseline'
 
     """
-    usable = [name for name in PREFERENCE if name in built and name in supported]
+    runs = (*supported, "native")
+    usable = [name for name in PREFERENCE if name in built and name in runs]
     if requested is None or not requested.strip():
         if not usable:
             raise ImportError(
@@ -71,7 +72,7 @@ def choose_instruction_set(
             f"{_VARIABLE}={requested!r} names no instruction set this build of eigen_autodiff "
             f"has; it has: {', '.join(built) or 'none'} (unset {_VARIABLE} to choose the best)"
         )
-    if name not in supported:
+    if name not in runs:
         raise ImportError(
             f"{_VARIABLE}={requested!r}: this CPU cannot run that instruction set (it runs: "
             f"{', '.join(s for s in supported if s in built)}); unset {_VARIABLE} to choose "
@@ -114,7 +115,7 @@ def show_config() -> None:
 
     """
     built = _built()
-    requested = os.environ.get(_VARIABLE)
+    requested = os.environ.get(_VARIABLE, "").strip()
     reason = (
         f"as {_VARIABLE}={requested} asks"
         if requested
@@ -122,7 +123,7 @@ def show_config() -> None:
     )
     print(f"eigen-autodiff {_core.__version__}")
     print(f"instruction sets compiled: {', '.join(built)}")
-    print(f"this CPU runs: {', '.join(name for name in _supported() if name != 'native')}")
+    print(f"this CPU runs: {', '.join(_supported())}")
     print(f"chosen: {_core.instruction_set} ({reason})")
     print(f"its vector instructions: {_core.vector_instructions}")
     print(f"threads: {_core.get_num_threads()}")
