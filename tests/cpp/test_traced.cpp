@@ -171,10 +171,10 @@ void supplied_derivatives_match_formulas() {
   CHECK(far.derivatives()(0) > 0 && close(far.derivatives()(0), std::exp(-700.0), 1e-13));
 }
 
-// swish, x ** 3 + 2 ** x, relu by select, and a rational function, each against the template.
-// Programs of lane operations run a packet of elements at a time (runs_on_lanes): the values and
-// derivatives over many points (with a partial last packet) are those of the program evaluated
-// one point at a time, to 4 ulps; programs with other operations keep the scalar path.
+// Programs of lane operations (conditions and select included) run a packet of elements at a time
+// (runs_on_lanes): the values and derivatives over many points (with a partial last packet) are
+// those of the program evaluated one point at a time, to 4 ulps; programs with other operations
+// keep the scalar path.
 template <typename T>
 void lane_programs_match_one_point_at_a_time() {
   const ead::TracedProgram sigmoid({{Op::sigmoid, Lane::ad, 1, 0}}, 1, "sigmoid");
@@ -195,11 +195,51 @@ void lane_programs_match_one_point_at_a_time() {
                                   {Op::div, Lane::ad, 2, 3, 1},
                                   {Op::add, Lane::ad, 1, 2, 0}},
                                  1, "mixed");
-  const ead::TracedProgram not_lanes({{Op::tanh, Lane::ad, 1, 0}}, 1, "tanh");
+  // The stable sigmoid written with where: where(x >= 0, 1 / (1 + exp(-x)), exp(x) / (1 + exp(x))).
+  const ead::TracedProgram where_sigmoid({{Op::ge_const, Lane::ad, 0, 0, 0, 0, 0.0},
+                                          {Op::neg, Lane::ad, 1, 0},
+                                          {Op::exp, Lane::ad, 1, 1},
+                                          {Op::add_const, Lane::ad, 1, 1, 0, 0, 1.0},
+                                          {Op::const_div, Lane::ad, 1, 1, 0, 0, 1.0},
+                                          {Op::exp, Lane::ad, 2, 0},
+                                          {Op::add_const, Lane::ad, 3, 2, 0, 0, 1.0},
+                                          {Op::div, Lane::ad, 2, 2, 3},
+                                          {Op::select, Lane::ad, 3, 1, 2, 0}},
+                                         3, "where sigmoid");
+  // where(-2 < x and not x == 1 or x != x, max(tanh(x), softplus(x) - 1), min(x, 0.5)): every
+  // comparison and logical operation, maximum and minimum (NaN propagated), tanh and softplus.
+  const ead::TracedProgram conditions({{Op::constant, Lane::ad, 1, 0, 0, 0, -2.0},
+                                       {Op::lt, Lane::ad, 0, 1, 0},
+                                       {Op::eq_const, Lane::ad, 1, 0, 0, 0, 1.0},
+                                       {Op::logical_not, Lane::ad, 1, 1},
+                                       {Op::logical_and, Lane::ad, 0, 0, 1},
+                                       {Op::ne, Lane::ad, 1, 0, 0},
+                                       {Op::logical_or, Lane::ad, 0, 0, 1},
+                                       {Op::le_const, Lane::ad, 2, 0, 0, 0, 7.0},
+                                       {Op::gt_const, Lane::ad, 3, 0, 0, 0, -9.0},
+                                       {Op::logical_and, Lane::ad, 2, 2, 3},
+                                       {Op::lt_const, Lane::ad, 3, 0, 0, 0, 30.0},
+                                       {Op::ne_const, Lane::ad, 4, 0, 0, 0, 3.0},
+                                       {Op::le, Lane::ad, 5, 0, 0},
+                                       {Op::logical_and, Lane::ad, 3, 3, 4},
+                                       {Op::logical_and, Lane::ad, 3, 3, 5},
+                                       {Op::tanh, Lane::ad, 1, 0},
+                                       {Op::softplus, Lane::ad, 2, 0},
+                                       {Op::add_const, Lane::ad, 2, 2, 0, 0, -1.0},
+                                       {Op::maximum, Lane::ad, 1, 1, 2},
+                                       {Op::constant, Lane::ad, 2, 0, 0, 0, 0.5},
+                                       {Op::minimum, Lane::ad, 2, 0, 2},
+                                       {Op::select, Lane::ad, 4, 1, 2, 0},
+                                       {Op::select, Lane::ad, 4, 4, 0, 2},
+                                       {Op::select, Lane::ad, 1, 4, 1, 3}},
+                                      1, "conditions");
+  const ead::TracedProgram not_lanes({{Op::atan, Lane::ad, 1, 0}}, 1, "atan");
   CHECK(ead::runs_on_lanes<T>(sigmoid) && ead::runs_on_lanes<T>(naive_sigmoid) &&
-        ead::runs_on_lanes<T>(swish) && ead::runs_on_lanes<T>(mixed));
+        ead::runs_on_lanes<T>(swish) && ead::runs_on_lanes<T>(mixed) &&
+        ead::runs_on_lanes<T>(where_sigmoid) && ead::runs_on_lanes<T>(conditions));
   CHECK(!ead::runs_on_lanes<T>(not_lanes));
-  std::vector<T> x = {T(0), T(-100), T(100), T(-745), std::numeric_limits<T>::quiet_NaN()};
+  std::vector<T> x = {T(0), T(-100), T(100), T(-745), std::numeric_limits<T>::quiet_NaN(), T(-2),
+                      T(1), T(7),    T(-9),  T(3),    std::numeric_limits<T>::infinity()};
   for (int k = 0; x.size() < 101; ++k) {
     x.push_back(T(-20) + T(0.37) * T(k));
   }
@@ -208,7 +248,8 @@ void lane_programs_match_one_point_at_a_time() {
     return (std::isnan(a) && std::isnan(b)) || a == b ||
            std::abs(a - b) <= 4 * std::numeric_limits<T>::epsilon() * std::abs(b);
   };
-  for (const auto* program : {&sigmoid, &naive_sigmoid, &swish, &mixed, &not_lanes}) {
+  for (const auto* program :
+       {&sigmoid, &naive_sigmoid, &swish, &mixed, &where_sigmoid, &conditions, &not_lanes}) {
     const ead::TracedActivation activation{program};
     std::vector<T> value(x.size()), derivative(x.size()), values_only(x.size());
     ead::activation_value_and_derivative(activation, x.data(), value.data(), derivative.data(), n);
@@ -223,6 +264,7 @@ void lane_programs_match_one_point_at_a_time() {
   }
 }
 
+// swish, x ** 3 + 2 ** x, relu by select, and a rational function, each against the template.
 template <typename T>
 void composite_programs_match_templates() {
   const ead::TracedProgram swish({{Op::sigmoid, Lane::ad, 1, 0}, {Op::mul, Lane::ad, 2, 0, 1}}, 2,

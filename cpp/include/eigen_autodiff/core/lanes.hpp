@@ -73,16 +73,28 @@ Packet sin_or_cos_of_doubles(const Packet& x, bool cosine) {
 template <typename T>
 class Lanes;
 
-// Which lanes satisfy a comparison (all bits set in those lanes), for where().
+// Which lanes satisfy a comparison (all bits set in those lanes), for where(). Combined like
+// bools, lane by lane, as std::experimental::simd_mask is (no short circuit).
 template <typename T>
 struct LaneMask {
   typename Eigen::internal::packet_traits<T>::type bits;
+
+  friend LaneMask operator&&(const LaneMask& a, const LaneMask& b) {
+    return {Eigen::internal::pand(a.bits, b.bits)};
+  }
+  friend LaneMask operator||(const LaneMask& a, const LaneMask& b) {
+    return {Eigen::internal::por(a.bits, b.bits)};
+  }
+  friend LaneMask operator!(const LaneMask& a) {
+    return {Eigen::internal::pandnot(Eigen::internal::ptrue(a.bits), a.bits)};
+  }
 };
 
 template <typename T>
 class Lanes {
  public:
   using Packet = typename Eigen::internal::packet_traits<T>::type;
+  using Mask = LaneMask<T>;
   static constexpr int size = Eigen::internal::unpacket_traits<Packet>::size;
 
   Lanes() = default;
@@ -120,6 +132,11 @@ class Lanes {
   }
   friend LaneMask<T> operator>(const Lanes& a, const Lanes& b) { return b < a; }
   friend LaneMask<T> operator>=(const Lanes& a, const Lanes& b) { return b <= a; }
+  friend LaneMask<T> operator==(const Lanes& a, const Lanes& b) {
+    return {Eigen::internal::pcmp_eq(a.packet_, b.packet_)};
+  }
+  // True where either is NaN, as for numbers.
+  friend LaneMask<T> operator!=(const Lanes& a, const Lanes& b) { return !(a == b); }
 
   friend Lanes sin(const Lanes& x) { return x.sin_or_cos(false); }
   friend Lanes cos(const Lanes& x) { return x.sin_or_cos(true); }

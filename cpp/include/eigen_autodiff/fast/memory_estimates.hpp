@@ -133,8 +133,9 @@ std::uint64_t jacobian_bytes(Index batch, Index outputs, Index parameter_size) {
 
 // A traced program's registers (traced/interpreter.hpp) when it is evaluated on scalars of type S
 // over `width` elements at once, in each of `tasks` tasks running at the same time: every
-// register of every bank for every element. An S carrying `heap_derivatives` derivatives on the
-// heap (the article's dynamic vectors) has them counted too.
+// register of every bank for every element (a condition as wide as T: a mask on lanes). An S
+// carrying `heap_derivatives` derivatives on the heap (the article's dynamic vectors) has them
+// counted too.
 template <typename S, typename T>
 std::uint64_t traced_register_bytes(const TracedProgram& program, Index width, Index tasks,
                                     Index heap_derivatives = 0) {
@@ -145,7 +146,7 @@ std::uint64_t traced_register_bytes(const TracedProgram& program, Index width, I
   const std::uint64_t per_element = saturating_add(
       saturating_add(saturating_mul(program.registers(TracedProgram::ad_bank), per_ad_register),
                      saturating_mul(program.registers(TracedProgram::value_bank), sizeof(T))),
-      program.registers(TracedProgram::condition_bank) * sizeof(bool));
+      program.registers(TracedProgram::condition_bank) * sizeof(T));
   return saturating_mul(per_element, detail::product(width, tasks));
 }
 

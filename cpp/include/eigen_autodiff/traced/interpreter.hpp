@@ -41,8 +41,9 @@ constexpr int dispatch_code(Op op, Lane lane) {
   return static_cast<int>(op) * 2 + static_cast<int>(lane);
 }
 
-// The operations that run on SIMD lanes (Lanes<T>, lanes.hpp): arithmetic and the functions with
-// a lanes version. A program of these alone is evaluated a packet of elements at a time.
+// The operations that run on SIMD lanes (Lanes<T>, lanes.hpp): arithmetic, the functions with a
+// lanes version, comparisons and selection (conditions as lane masks). A program of these alone
+// is evaluated a packet of elements at a time.
 constexpr bool lane_operation(Op op) {
   switch (op) {
     case Op::constant:
@@ -50,16 +51,34 @@ constexpr bool lane_operation(Op op) {
     case Op::sin:
     case Op::cos:
     case Op::exp:
+    case Op::tanh:
     case Op::sigmoid:
+    case Op::softplus:
     case Op::add:
     case Op::sub:
     case Op::mul:
     case Op::div:
+    case Op::maximum:
+    case Op::minimum:
     case Op::add_const:
     case Op::mul_const:
     case Op::const_sub:
     case Op::div_const:
     case Op::const_div:
+    case Op::lt:
+    case Op::le:
+    case Op::eq:
+    case Op::ne:
+    case Op::lt_const:
+    case Op::le_const:
+    case Op::gt_const:
+    case Op::ge_const:
+    case Op::eq_const:
+    case Op::ne_const:
+    case Op::select:
+    case Op::logical_and:
+    case Op::logical_or:
+    case Op::logical_not:
       return true;
     default:
       return false;
@@ -84,12 +103,24 @@ U constant_like(const S& x, innermost_value_t<S> k) {
   }
 }
 
+// What a condition register holds: a bool, or a mask over the lanes of an S over Lanes<T>.
+template <typename P, bool = is_lanes<P>::value>
+struct condition_of {
+  using type = bool;
+};
+template <typename P>
+struct condition_of<P, true> {
+  using type = typename P::Mask;
+};
+template <typename S>
+using condition_t = typename condition_of<innermost_value_t<S>>::type;
+
 // Registers for `width` elements: register r of element i is at [r * width + i].
 template <typename S>
 struct Registers {
   S* ad;
   value_type_t<S>* val;
-  bool* cond;
+  condition_t<S>* cond;
   Index width;
 };
 
@@ -118,7 +149,7 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
   constexpr bool on_lanes = is_lanes<P>::value;
   S* const ad = regs.ad;
   V* const val = regs.val;
-  bool* const cond = regs.cond;
+  condition_t<S>* const cond = regs.cond;
   const Index width = regs.width;
   for (const Instruction& in : code) {
     // A plain number, which every level of a nested AutoDiffScalar takes.
@@ -167,11 +198,11 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(div, EAD_R(dst) = EAD_R(a) / EAD_R(b))
       EAD_TRACED_CASE(maximum, {
         const auto a = value_of(EAD_R(a));
-        EAD_R(dst) = (a > value_of(EAD_R(b)) || a != a) ? EAD_R(a) : EAD_R(b);
+        EAD_R(dst) = where(a > value_of(EAD_R(b)) || a != a, EAD_R(a), EAD_R(b));
       })
       EAD_TRACED_CASE(minimum, {
         const auto a = value_of(EAD_R(a));
-        EAD_R(dst) = (a < value_of(EAD_R(b)) || a != a) ? EAD_R(a) : EAD_R(b);
+        EAD_R(dst) = where(a < value_of(EAD_R(b)) || a != a, EAD_R(a), EAD_R(b));
       })
       EAD_TRACED_CASE(add_const, EAD_R(dst) = EAD_R(a) + k)
       EAD_TRACED_CASE(mul_const, EAD_R(dst) = EAD_R(a) * k)
@@ -205,7 +236,7 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(ge_const, EAD_C(dst) = value_of(EAD_R(a)) >= k)
       EAD_TRACED_CASE(eq_const, EAD_C(dst) = value_of(EAD_R(a)) == k)
       EAD_TRACED_CASE(ne_const, EAD_C(dst) = value_of(EAD_R(a)) != k)
-      EAD_TRACED_CASE(select, EAD_R(dst) = EAD_C(c) ? EAD_R(a) : EAD_R(b))
+      EAD_TRACED_CASE(select, EAD_R(dst) = where(EAD_C(c), EAD_R(a), EAD_R(b)))
       EAD_TRACED_CASE(logical_and, EAD_C(dst) = EAD_C(a) && EAD_C(b))
       EAD_TRACED_CASE(logical_or, EAD_C(dst) = EAD_C(a) || EAD_C(b))
       EAD_TRACED_CASE(logical_not, EAD_C(dst) = !EAD_C(a))
@@ -248,7 +279,7 @@ template <typename S>
 S evaluate_with_stack_registers(const TracedProgram& program, const S& x) {
   S ad[inline_registers];
   value_type_t<S> val[inline_registers];
-  bool cond[inline_registers];
+  condition_t<S> cond[inline_registers];
   ad[0] = x;
   run_program(code_for<S>(program), Registers<S>{ad, val, cond, 1}, 1);
   return ad[program.output()];
@@ -260,11 +291,11 @@ struct RegisterStorage {
   RegisterStorage(const TracedProgram& program, Index width)
       : ad(program.registers(TracedProgram::ad_bank) * width),
         val(program.registers(TracedProgram::value_bank) * width),
-        cond(new bool[program.registers(TracedProgram::condition_bank) * width + 1]),
+        cond(new condition_t<S>[program.registers(TracedProgram::condition_bank) * width + 1]),
         registers{ad.data(), val.data(), cond.get(), width} {}
   std::vector<S> ad;
   std::vector<value_type_t<S>> val;
-  std::unique_ptr<bool[]> cond;
+  std::unique_ptr<condition_t<S>[]> cond;
   Registers<S> registers;
 };
 
@@ -284,7 +315,8 @@ class ChunkRegisters {
     const std::size_t ads = count(TracedProgram::ad_bank);
     const std::size_t vals = count(TracedProgram::value_bank);
     const std::size_t conds = count(TracedProgram::condition_bank) + 1;
-    const std::size_t bytes = ads * sizeof(S) + vals * sizeof(value_type_t<S>) + conds;
+    const std::size_t bytes =
+        ads * sizeof(S) + vals * sizeof(value_type_t<S>) + conds * sizeof(condition_t<S>);
     Banks& banks = bytes <= kept_register_bytes ? kept() : own_;
     if (banks.ad.size() < ads) {
       banks.ad.resize(ads);
@@ -293,7 +325,7 @@ class ChunkRegisters {
       banks.val.resize(vals);
     }
     if (banks.conds < conds) {
-      banks.cond.reset(new bool[conds]);
+      banks.cond.reset(new condition_t<S>[conds]);
       banks.conds = conds;
     }
     registers = {banks.ad.data(), banks.val.data(), banks.cond.get(), width};
@@ -304,7 +336,7 @@ class ChunkRegisters {
   struct Banks {
     std::vector<S> ad;
     std::vector<value_type_t<S>> val;
-    std::unique_ptr<bool[]> cond;
+    std::unique_ptr<condition_t<S>[]> cond;
     std::size_t conds = 0;
   };
   static Banks& kept() {
