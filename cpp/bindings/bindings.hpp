@@ -73,9 +73,9 @@ struct ComputeContext {
   const Eigen::ThreadPoolDevice& device_for(double multiply_adds) const {
     return multiply_adds < parallel_work_threshold ? inline_device : device;
   }
-  // Tasks that may run at once on a device: its threads and the calling thread.
+  // Tasks that may run at once on a device: its threads, the calling thread among them.
   static Index concurrent_tasks(const Eigen::ThreadPoolDevice& device) {
-    return device.numThreads() > 1 ? device.numThreads() + 1 : 1;
+    return device.numThreads();
   }
 };
 

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include "eigen_autodiff/core/parallel.hpp"
 #include "eigen_autodiff/fast/second_order.hpp"
 #include "eigen_autodiff/fast/value_and_grad.hpp"
 
@@ -55,9 +56,21 @@ alignas(std::shared_ptr<const ComputeContext>) unsigned char forked_context_stor
 // Python runs signal handlers in its main thread only; only there may Ctrl-C be noticed.
 std::atomic<unsigned long> main_thread_ident{0};
 
-void lock_context_before_fork() { context_holder().mutex.lock(); }
-void unlock_context_in_parent() { context_holder().mutex.unlock(); }
+// The locks of parallel.hpp too: a computation running in another thread finishes first, so the
+// child does not inherit them held by a thread it does not have.
+void lock_context_before_fork() {
+  detail::computing_caller().lock();
+  context_holder().mutex.lock();
+  detail::spinners().lock_before_fork();
+}
+void unlock_context_in_parent() {
+  detail::spinners().unlock_after_fork(false);
+  context_holder().mutex.unlock();
+  detail::computing_caller().unlock();
+}
 void reset_context_in_child() {
+  detail::spinners().unlock_after_fork(true);
+  detail::computing_caller().unlock();
   ContextHolder& holder = context_holder();
   new (forked_context_storage) std::shared_ptr<const ComputeContext>(std::move(holder.context));
   // The thread that forked is the child's only thread, and its main thread for Python.
@@ -136,7 +149,10 @@ std::string format_bytes(std::uint64_t bytes) {
 }  // namespace
 
 ComputeContext::ComputeContext(int threads)
-    : pool(make_thread_pool(threads)), device(pool.get(), threads), inline_device(pool.get(), 1) {}
+    // The calling thread is one of the device's threads (parallel.hpp).
+    : pool(make_thread_pool(std::max(threads - 1, 1))),
+      device(pool.get(), threads),
+      inline_device(pool.get(), 1) {}
 
 std::shared_ptr<const ComputeContext> compute_context() {
   ContextHolder& holder = context_holder();
@@ -200,8 +216,10 @@ void register_runtime(py::module_& m) {
       },
       py::arg("n"), R"doc(Use n threads for the computations that follow.
 
-Every call, from any Python thread, shares this one pool: never more than n threads compute
-at once in all. Results are the same bits for any n (tested for the reverse and forward
+A call computes in its own thread and n - 1 threads of a pool that every call, from any
+Python thread, shares; when several calls run at once, only one of their threads computes
+besides the pool's, so never more than n threads compute in all (small calls aside, which
+compute in their own thread alone). Results are the same bits for any n (tested for the reverse and forward
 modes, vjp, jvp and forward on 1, 2, 8 and 16 threads): products are split into blocks whose
 edges fall on Eigen's micro-kernel panels, and the elementwise work into fixed blocks. Calls
 of under 2**14 multiply-adds keep the GIL.
@@ -215,7 +233,7 @@ Example:
     >>> ead.set_num_threads(previous)
 )doc");
   m.def(
-      "get_num_threads", [] { return compute_context()->pool->NumThreads(); },
+      "get_num_threads", [] { return compute_context()->device.numThreads(); },
       "The number of threads computations run on.");
   m.def(
       "set_memory_budget", [](std::uint64_t bytes) { memory_budget.store(bytes); },

@@ -10,10 +10,15 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "check.hpp"
@@ -533,6 +538,61 @@ void size_estimates_saturate() {
   CHECK(ead::wanted_entries(2, 3, 4, {false, false, true}) == 4);
 }
 
+// parallel_for runs every task once; with several threads calling it at once, the callers and
+// the pool's threads together never compute on more threads than the device has; a parallel_for
+// inside a task runs inline (waiting there for the busy pool could deadlock); and the first
+// exception reaches the caller.
+void parallel_for_shares_the_device_threads() {
+  Eigen::ThreadPool pool(1);  // with a calling thread, the device's two threads
+  const Eigen::ThreadPoolDevice device(&pool, 2);
+  constexpr int callers = 3;
+  constexpr int calls = 40;
+  constexpr int tasks = 8;
+  std::vector<std::atomic<int>> runs(callers * calls * tasks);
+  std::atomic<int> computing{0};
+  std::atomic<int> most{0};
+  std::vector<std::thread> threads;
+  for (int caller = 0; caller < callers; ++caller) {
+    threads.emplace_back([&, caller] {
+      for (int call = 0; call < calls; ++call) {
+        ead::parallel_for(device, tasks, [&](ead::Index t) {
+          const int now = ++computing;
+          int seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+          while (std::chrono::steady_clock::now() < until) {
+          }
+          ++runs[(caller * calls + call) * tasks + t];
+          --computing;
+        });
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  CHECK(most.load() <= 2);
+  CHECK(std::all_of(runs.begin(), runs.end(), [](const std::atomic<int>& n) { return n == 1; }));
+
+  std::atomic<int> inner{0};
+  ead::parallel_for(
+      device, 4, [&](ead::Index) { ead::parallel_for(device, 4, [&](ead::Index) { ++inner; }); });
+  CHECK(inner.load() == 16);
+
+  std::string caught;
+  try {
+    ead::parallel_for(device, 8, [](ead::Index t) {
+      if (t == 5) {
+        throw std::runtime_error("task 5");
+      }
+    });
+  } catch (const std::runtime_error& error) {
+    caught = error.what();
+  }
+  CHECK(caught == "task 5");
+}
+
 }  // namespace
 
 int main() {
@@ -549,6 +609,7 @@ int main() {
   contractions_match_a_plain_loop<float>();
   contractions_match_a_plain_loop<double>();
   product_grid_splits_for_every_thread_count();
+  parallel_for_shares_the_device_threads();
   empty_derivative_vectors_mixed_with_seeded_ones();
   eigen_assertions_become_exceptions();
   argument_checks();

@@ -52,7 +52,7 @@ void add_to_rows(const Device& device, const T* bias, MatrixView<T> z) {
   }
   const Index cols = z.dimension(1);
   T* data = z.data();
-  parallel_for(device, z.dimension(0), 4.0 * static_cast<double>(cols), [&](Index row) {
+  parallel_for(device, z.dimension(0), [&](Index row) {
     for (Index j = 0; j < cols; ++j) {
       data[row * cols + j] += bias[j];
     }

@@ -143,10 +143,7 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
   const Eigen::Map<const Matrix> b_matrix(b.data(), b.dimension(0), b.dimension(1));
   Eigen::Map<Matrix> c_matrix(c.data(), rows, cols);
   const ProductGrid grid = product_grid(rows, cols, inner, device.numThreads());
-  const double block_work = static_cast<double>(rows) * static_cast<double>(cols) *
-                            static_cast<double>(inner) /
-                            static_cast<double>(grid.row_blocks * grid.col_blocks);
-  parallel_for(device, grid.row_blocks * grid.col_blocks, block_work, [&](Index block) {
+  parallel_for(device, grid.row_blocks * grid.col_blocks, [&](Index block) {
     const Index row_block = block / grid.col_blocks;
     const Index col_block = block % grid.col_blocks;
     const Index r0 = grid_edge(row_block, grid.row_blocks, rows, grid_row_alignment);

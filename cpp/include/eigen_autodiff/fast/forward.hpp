@@ -149,12 +149,11 @@ void for_each_output_tangent(const Device& device, ConstMatrixView<T> x, ConstMa
   using AD = FixedAD<T, K>;
   const Index inputs = x.dimension(1);
   const Index outputs = w.dimension(1);
-  const double cost = 1.0 * tasks.rows_per_block * outputs * K * K;
   // AutoDiffScalar's rule for a function of one variable: act(z) with derivatives act'(z) dz.
   const auto chained = [&](Index at, const typename AD::DerType& dz) {
     return AD(y[at], dz * slope[at]);
   };
-  parallel_for(device, tasks.count(), cost, [&](Index task) {
+  parallel_for(device, tasks.count(), [&](Index task) {
     const detail::ChunkTask chunk = tasks[task];
     if (wrt == ForwardWrt::w) {
       const std::vector<AD> seeded_w = detail::seeded_w_rows<K>(w, chunk);

@@ -121,18 +121,17 @@ void column_sums(const Device& device, ConstMatrixView<T> g, T* db) {
   const Index rows = g.dimension(0);
   const Index cols = g.dimension(1);
   constexpr Index block = 64;
-  parallel_for(device, (cols + block - 1) / block, static_cast<double>(rows * block),
-               [&](Index task) {
-                 const Index first = task * block;
-                 const Index last = std::min(cols, first + block);
-                 std::fill(db + first, db + last, T(0));
-                 for (Index row = 0; row < rows; ++row) {
-                   const T* g_row = g.data() + row * cols;
-                   for (Index j = first; j < last; ++j) {
-                     db[j] += g_row[j];
-                   }
-                 }
-               });
+  parallel_for(device, (cols + block - 1) / block, [&](Index task) {
+    const Index first = task * block;
+    const Index last = std::min(cols, first + block);
+    std::fill(db + first, db + last, T(0));
+    for (Index row = 0; row < rows; ++row) {
+      const T* g_row = g.data() + row * cols;
+      for (Index j = first; j < last; ++j) {
+        db[j] += g_row[j];
+      }
+    }
+  });
 }
 
 // From G = dL/dZ: dW = X^T.G, dX = G.W^T, db = column sums of G, each where wanted.

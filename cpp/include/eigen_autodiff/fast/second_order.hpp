@@ -135,7 +135,7 @@ void hessian(const Device& device, const DenseLayer<T>& layer, const Act& activa
   switch (wrt) {
     case ForwardWrt::w:
       // Entry ((i, j), (k, l)) at (i*M + j)*size + k*M + l, non-zero for j == l.
-      parallel_for(device, outputs, 2.0 * batch * inputs * inputs, [&](Index j) {
+      parallel_for(device, outputs, [&](Index j) {
         const Matrix block = x.transpose() * curvature.col(j).asDiagonal() * x;
         for (Index i = 0; i < inputs; ++i) {
           for (Index k = 0; k < inputs; ++k) {
@@ -146,7 +146,7 @@ void hessian(const Device& device, const DenseLayer<T>& layer, const Act& activa
       break;
     case ForwardWrt::x:
       // Entry ((b, i), (a, k)) at (b*N + i)*size + a*N + k, non-zero for a == b.
-      parallel_for(device, batch, 2.0 * outputs * inputs * inputs, [&](Index b) {
+      parallel_for(device, batch, [&](Index b) {
         const Matrix block = w * curvature.row(b).transpose().asDiagonal() * w.transpose();
         for (Index i = 0; i < inputs; ++i) {
           for (Index k = 0; k < inputs; ++k) {
