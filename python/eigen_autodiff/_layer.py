@@ -6,9 +6,10 @@ The loss is ``reduce((Y - target)**2)``; every computation runs in the C++ core.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Literal, Optional, Union, cast
+from operator import itemgetter
+from typing import Literal, NamedTuple, Optional, Union, cast
 
 from numpy.typing import ArrayLike
 
@@ -114,26 +115,75 @@ def _check_one_parameter(what: str, wrt: object) -> None:
         )
 
 
-# For each wrt tuple, the indices of its items in the compiled module's (dx, dw, db).
-_POSITIONS: dict[tuple[str, ...], tuple[int, ...]] = {}
+def _positions(items: tuple[str, ...]) -> tuple[int, ...]:
+    """The indices of ``items`` in the compiled module's (dx, dw, db)."""
+    return tuple("xwb".index(item) for item in items)
+
+
+# The computed (dx, dw, db) at some positions, as a tuple.
+_Pick = Callable[[tuple[Optional[FloatArray], ...]], tuple[FloatArray, ...]]
+
+
+def _picker(positions: tuple[int, ...]) -> _Pick:
+    """What takes the gradients at ``positions`` out of the computed (dx, dw, db)."""
+    # The C++ side returns None only for the items it was not asked for.
+    if len(positions) > 1:
+        return itemgetter(*positions)  # a tuple for two items or more
+    if positions:
+        only = positions[0]
+        return lambda computed: (computed[only],)  # type: ignore[return-value]
+    return lambda computed: ()
 
 
 def _gradients(
-    x_shape: tuple[int, ...], items: tuple[str, ...], computed: tuple[FloatArray | None, ...]
+    x_shape: tuple[int, ...] | None, pick: _Pick, computed: tuple[FloatArray | None, ...]
 ) -> tuple[FloatArray, ...]:
-    """The computed (dx, dw, db) in ``items``' order, dx in x's own shape."""
+    """The computed (dx, dw, db) that ``pick`` takes, dx in x's own shape (None: x was 2-D)."""
     dx = computed[0]
-    if dx is not None and dx.ndim != len(x_shape):
+    if x_shape is not None and dx is not None and dx.ndim != len(x_shape):
         computed = (dx.reshape(x_shape), *computed[1:])
-    positions = _POSITIONS.get(items)
-    if positions is None:
-        positions = _POSITIONS[items] = tuple("xwb".index(item) for item in items)
-    # The C++ side returns None only for the items it was not asked for.
-    return tuple([computed[k] for k in positions])  # type: ignore[misc]
+    return pick(computed)
 
 
 def _wanted(items: tuple[str, ...]) -> tuple[bool, bool, bool]:
     return "x" in items, "w" in items, "b" in items
+
+
+class _Request(NamedTuple):
+    """What a gradient call needs of its wrt, mode and reduction, checked once per combination."""
+
+    mode: _core.Mode
+    wanted: tuple[bool, bool, bool]  # x, w, b
+    pick: _Pick
+    mean: bool
+
+
+_REQUESTS: dict[tuple[object, object, object], _Request] = {}
+_MOST_REQUESTS = 256
+
+
+def _request(wrt: object, mode: object = "reverse", reduction: object = "sum") -> _Request:
+    """The checked request: for a combination already seen, one dictionary lookup.
+
+    For a small layer, the argument checks are a large part of the whole call's cost.
+    """
+    key = (wrt, mode, reduction)
+    try:
+        return _REQUESTS[key]
+    except KeyError:
+        remember = len(_REQUESTS) < _MOST_REQUESTS
+    except TypeError:  # unhashable: wrt a list
+        remember = False
+    items = parse_wrt(cast(Wrt, wrt))
+    compiled_mode = check_mode(mode)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
+    request = _Request(
+        compiled_mode, _wanted(items), _picker(_positions(items)), reduction == "mean"
+    )
+    if remember:
+        _REQUESTS[key] = request
+    return request
 
 
 def value_and_grad(
@@ -173,34 +223,32 @@ def value_and_grad(
 
     """
     spec = activation_spec(activation)
-    items = parse_wrt(wrt)
-    compiled_mode = check_mode(mode)
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
-    wanted = _wanted(items)
+    request = _request(wrt, mode, reduction)
+    wanted = request.wanted
     if passes_through(x, w, (bias, "b"), (target, "target")):
         # The common case for a small layer, whose whole call costs little more than checks.
         x_in, w_in, bias_in, target_in = cast(_Given, (x, w, bias, target))
-        x_shape, y_size = x_in.shape, x_in.shape[0] * w_in.shape[1]
+        x_shape = None
+        scale = 1.0 / max(1, x_in.shape[0] * w_in.shape[1]) if request.mean else 1.0
     else:
         arrays = layer_arrays(
             x,
             w,
             f"{mode} mode",
             lambda dtype, b, n, m: _core.value_and_grad_bytes(
-                compiled_mode, dtype.name, b, n, m, *wanted
+                request.mode, dtype.name, b, n, m, *wanted
             ),
             bias=(bias, "b"),
             target=(target, "target"),
         )
         x_in, w_in = arrays.x, arrays.w
         bias_in, target_in = arrays.extras["bias"], arrays.extras["target"]
-        x_shape, y_size = arrays.x_shape, math.prod(arrays.y_shape)
-    scale = 1.0 if reduction == "sum" else 1.0 / max(1, y_size)
+        x_shape = arrays.x_shape
+        scale = 1.0 / max(1, math.prod(arrays.y_shape)) if request.mean else 1.0
     loss, computed = _core.layer_value_and_grad(
-        x_in, w_in, bias_in, spec, compiled_mode, target_in, scale, *wanted
+        x_in, w_in, bias_in, spec, request.mode, target_in, scale, *wanted
     )
-    return loss, _gradients(x_shape, items, computed)
+    return loss, _gradients(x_shape, request.pick, computed)
 
 
 def vjp(
@@ -231,13 +279,13 @@ def vjp(
 
     """
     spec = activation_spec(activation)
-    items = parse_wrt(wrt)
-    wanted = _wanted(items)
+    request = _request(wrt)
+    wanted = request.wanted
     if cotangent is None:
         raise TypeError("vjp needs a cotangent of Y's shape (the upstream gradient dL/dY)")
     if passes_through(x, w, (bias, "b"), (cotangent, "y")):
         x_in, w_in, bias_in, cotangent_in = cast(_Given, (x, w, bias, cotangent))
-        x_shape = x_in.shape
+        x_shape = None
     else:
         arrays = layer_arrays(
             x,
@@ -251,7 +299,7 @@ def vjp(
         bias_in, cotangent_in = arrays.extras["bias"], arrays.extras["cotangent"]
         x_shape = arrays.x_shape
     computed = _core.layer_vjp(x_in, w_in, bias_in, spec, cast(FloatArray, cotangent_in), *wanted)
-    return _gradients(x_shape, items, computed)
+    return _gradients(x_shape, request.pick, computed)
 
 
 def jvp(
@@ -493,8 +541,9 @@ def vjp_of_vjp(
         *wanted,
         "cotangent" in items,
     )
-    first = _gradients(arrays.x_shape, tuple(i for i in items if i != "cotangent"), computed)
-    by_item = dict(zip((i for i in items if i != "cotangent"), first))
+    parameters = tuple(i for i in items if i != "cotangent")
+    first = _gradients(arrays.x_shape, _picker(_positions(parameters)), computed)
+    by_item = dict(zip(parameters, first))
     if d_cotangent is not None:
         by_item["cotangent"] = d_cotangent.reshape(arrays.y_shape)
     return tuple(by_item[item] for item in items)
