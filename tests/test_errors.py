@@ -63,6 +63,24 @@ def test_unknown_mode() -> None:
         ead.value_and_grad(X, W, mode="backward")  # type: ignore[arg-type]
 
 
+def test_checks_hold_on_every_call_of_a_combination() -> None:
+    """The checked (wrt, mode, reduction) are remembered: a bad one raises every time, a good
+    one gives the same gradients as its list spelling, which cannot be remembered."""
+    for _ in range(2):
+        with pytest.raises(ValueError, match="unknown mode 'backward'"):
+            ead.value_and_grad(X, W, mode="backward")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="unknown reduction 'avg'"):
+            ead.value_and_grad(X, W, reduction="avg")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="wrt names an item twice"):
+            ead.vjp(X, W, "sin", np.ones((X.shape[0], W.shape[1])), wrt=["x", "x"])
+    _, as_tuple = ead.value_and_grad(X, W, wrt=("x", "w"), reduction="mean")
+    _, as_list = ead.value_and_grad(X, W, wrt=["x", "w"], reduction="mean")
+    _, (dw,) = ead.value_and_grad(X, W, wrt="w", reduction="mean")
+    for a, b in zip(as_tuple, as_list):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(as_tuple[1], dw)
+
+
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 def test_complex_input_is_a_type_error(dtype: type) -> None:
     with pytest.raises(TypeError, match=r"x has dtype complex\d+; expected real numbers"):
