@@ -104,10 +104,10 @@ class RunningTasksScope {
   bool saved_;
 };
 
-// Held by the one calling thread that computes alongside the pool.
+// Held by the one calling thread that computes alongside the pool. Never destroyed, as spinners().
 inline std::mutex& computing_caller() {
-  static std::mutex caller;
-  return caller;
+  static auto* caller = new std::mutex;
+  return *caller;
 }
 
 // Pool threads that have run tasks wait a little, spinning, for the next parallel_for before
@@ -216,9 +216,11 @@ class Spinners {
   std::atomic<int> waiting_jobs_{0};
 };
 
+// Never destroyed: pool threads may still be spinning while the process's statics are destroyed
+// at exit (the bindings' pool is never destroyed either).
 inline Spinners& spinners() {
-  static Spinners instance;
-  return instance;
+  static auto* instance = new Spinners;
+  return *instance;
 }
 
 // One parallel_for's tasks, claimed by the calling thread and the pool's threads.
