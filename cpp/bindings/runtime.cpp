@@ -219,10 +219,10 @@ void register_runtime(py::module_& m) {
 A call computes in its own thread and n - 1 threads of a pool that every call, from any
 Python thread, shares; when several calls run at once, only one of their threads computes
 besides the pool's, so never more than n threads compute in all (small calls aside, which
-compute in their own thread alone). Results are the same bits for any n (tested for the reverse and forward
-modes, vjp, jvp and forward on 1, 2, 8 and 16 threads): products are split into blocks whose
-edges fall on Eigen's micro-kernel panels, and the elementwise work into fixed blocks. Calls
-of under 2**14 multiply-adds keep the GIL.
+compute in their own thread alone). Results are the same bits for any n (tested for the
+reverse and forward modes, vjp, jvp and forward on 1, 2, 8 and 16 threads): products are split
+into blocks whose edges fall on Eigen's micro-kernel panels, and the elementwise work into
+fixed blocks. Calls of under 2**14 multiply-adds keep the GIL.
 
 Example:
     >>> import eigen_autodiff as ead

@@ -115,17 +115,13 @@ def _check_one_parameter(what: str, wrt: object) -> None:
         )
 
 
-def _positions(items: tuple[str, ...]) -> tuple[int, ...]:
-    """The indices of ``items`` in the compiled module's (dx, dw, db)."""
-    return tuple("xwb".index(item) for item in items)
-
-
 # The computed (dx, dw, db) at some positions, as a tuple.
 _Pick = Callable[[tuple[Optional[FloatArray], ...]], tuple[FloatArray, ...]]
 
 
-def _picker(positions: tuple[int, ...]) -> _Pick:
-    """What takes the gradients at ``positions`` out of the computed (dx, dw, db)."""
+def _picker(items: tuple[str, ...]) -> _Pick:
+    """What takes the gradients of ``items`` out of the computed (dx, dw, db), in their order."""
+    positions = tuple("xwb".index(item) for item in items)
     # The C++ side returns None only for the items it was not asked for.
     if len(positions) > 1:
         return itemgetter(*positions)  # a tuple for two items or more
@@ -178,9 +174,7 @@ def _request(wrt: object, mode: object = "reverse", reduction: object = "sum") -
     compiled_mode = check_mode(mode)
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
-    request = _Request(
-        compiled_mode, _wanted(items), _picker(_positions(items)), reduction == "mean"
-    )
+    request = _Request(compiled_mode, _wanted(items), _picker(items), reduction == "mean")
     if remember:
         _REQUESTS[key] = request
     return request
@@ -542,7 +536,7 @@ def vjp_of_vjp(
         "cotangent" in items,
     )
     parameters = tuple(i for i in items if i != "cotangent")
-    first = _gradients(arrays.x_shape, _picker(_positions(parameters)), computed)
+    first = _gradients(arrays.x_shape, _picker(parameters), computed)
     by_item = dict(zip(parameters, first))
     if d_cotangent is not None:
         by_item["cotangent"] = d_cotangent.reshape(arrays.y_shape)

@@ -177,7 +177,7 @@ class Spinners {
         std::lock_guard<std::mutex> lock(mutex_);
         std::function<void()> job = take(pool);
         if (job || late) {
-          --idle(pool);
+          leave_idle(pool);
           return job;
         }
       }
@@ -204,6 +204,15 @@ class Spinners {
       }
     }
     return idle_.emplace_back(pool, 0).second;
+  }
+  // The entry of a pool goes with its last spinning thread, so replaced pools leave none behind.
+  void leave_idle(Pool pool) {
+    const auto entry = std::find_if(idle_.begin(), idle_.end(), [pool](const auto& spinning) {
+      return spinning.first == pool;
+    });
+    if (--entry->second == 0) {
+      idle_.erase(entry);
+    }
   }
   int waiting(Pool pool) const {
     return static_cast<int>(std::count_if(jobs_.begin(), jobs_.end(),
@@ -252,10 +261,11 @@ class SharedTasks {
   // In the calling thread, once every task has been claimed: waits for the tasks still running,
   // checking for interrupts (which stop the others at their next cancellation point).
   void wait_for_helpers() {
+    const auto finished = [this] { return running_.load() == 0 && next_.load() >= n_; };
     std::unique_lock<std::mutex> lock(mutex_);
-    while (running_.load() > 0 || next_.load() < n_) {
+    while (!finished()) {
       finished_.wait_for(lock, interrupt_check_interval);
-      if ((running_.load() > 0 || next_.load() < n_) && !failure.failed()) {
+      if (!finished() && !failure.failed()) {
         lock.unlock();
         try {
           cancellation_point();
@@ -305,8 +315,8 @@ void parallel_for(const Eigen::ThreadPoolDevice& device, Index n, Fn&& fn) {
   // together never exceed that count.
   std::unique_lock<std::mutex> computing(detail::computing_caller(), std::try_to_lock);
   const Index helpers = std::min<Index>(n - (computing ? 1 : 0), device.numThreads() - 1);
+  const detail::Spinners::Pool pool = device.getPool();
   for (Index h = 0; h < helpers; ++h) {
-    const detail::Spinners::Pool pool = device.getPool();
     if (!detail::spinners().offer(pool, [tasks] { tasks->help(); })) {
       device.enqueueNoNotification([pool] { detail::spinners().run_jobs(pool); });
     }
