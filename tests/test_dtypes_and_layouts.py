@@ -98,3 +98,79 @@ def test_derivative_keeps_the_shape_and_gives_scalars_for_scalars() -> None:
     scalar_value, scalar_slope = ead.derivative("cos", 0.0)
     assert np.ndim(scalar_value) == 0 and not isinstance(scalar_value, np.ndarray)
     assert (scalar_value, scalar_slope) == (1.0, 0.0)
+
+
+def candidate_arguments() -> dict[str, tuple[object, object, object, object]]:
+    """(x, w, bias, Y-shaped array) for each case the fast check must tell apart."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    bias, y = rng.standard_normal(3), rng.standard_normal((5, 3))
+
+    class Subclass(np.ndarray):
+        pass
+
+    return {
+        "as taken": (x, w, None, y),
+        "with bias": (x, w, bias, y),
+        "float32": (x.astype(np.float32), w.astype(np.float32), None, y.astype(np.float32)),
+        "mixed dtypes": (x.astype(np.float32), w, None, y),
+        "bias of another dtype": (x, w, bias.astype(np.float32), y),
+        "Y-shaped of another dtype": (x, w, None, y.astype(np.float32)),
+        "Fortran x": (np.asfortranarray(x), w, None, y),
+        "strided w": (x, np.repeat(w, 2, axis=1)[:, ::2], None, y),
+        "byte-swapped x": (x.astype(">f8"), w, None, y),
+        "subclass": (x.view(Subclass), w, None, y),
+        "3-D x": (x.reshape(5, 1, 4), w, None, y.reshape(5, 1, 3)),
+        "lists": (x.tolist(), w.tolist(), None, y.tolist()),
+        "mismatched": (x, w[:3], None, y),
+        "Y-shaped broadcast": (x, w, None, y[0]),
+        "Y-shaped transposed": (x, w, None, np.ascontiguousarray(y.T)),
+        "bias 2-D": (x, w, bias.reshape(1, 3), y),
+        "int x": (np.arange(20).reshape(5, 4) - 10, w, None, y),
+    }
+
+
+@pytest.mark.parametrize("case", list(candidate_arguments()))
+def test_the_bindings_take_as_they_are_exactly_what_passes_through(case: str) -> None:
+    # value_and_grad and vjp check their arrays in C++ (None: convert first); every other call
+    # relies on passes_through. Both rules must agree, or arrays would be converted for nothing,
+    # or refused after their conversion.
+    from eigen_autodiff import _core
+    from eigen_autodiff._arrays import passes_through
+    from eigen_autodiff._layer import _request
+
+    x, w, bias, y = candidate_arguments()[case]
+    request = _request(("w", "x"))
+    with np.errstate(all="ignore"):
+        taken = _core.layer_value_and_grad(
+            x, w, bias, "tanh", request.mode, y, False, True, True, False
+        )
+        assert (taken is not None) == passes_through(x, w, (bias, "b"), (y, "target"))
+        taken = _core.layer_vjp(x, w, bias, "tanh", y, True, True, False)
+        assert (taken is not None) == passes_through(x, w, (bias, "b"), (y, "y"))
+
+
+@pytest.mark.parametrize("case", list(candidate_arguments()))
+def test_every_argument_case_gives_the_result_of_its_converted_arrays(case: str) -> None:
+    x, w, bias, y = candidate_arguments()[case]
+    given = [a for a in (x, w, bias, y) if a is not None]
+    every_float32 = all(getattr(a, "dtype", None) == np.float32 for a in given)
+    dtype = np.float32 if every_float32 else np.float64
+    cx, cw, cbias, cy = (
+        None if a is None else np.ascontiguousarray(a, dtype) for a in (x, w, bias, y)
+    )
+    try:
+        expected = ead.value_and_grad(cx, cw, "tanh", ("w", "x"), bias=cbias, target=cy)
+    except ValueError:  # shapes that do not fit: the call refuses them too
+        with pytest.raises(ValueError):
+            ead.value_and_grad(x, w, "tanh", ("w", "x"), bias=bias, target=y)
+        return
+    loss, gradients = ead.value_and_grad(x, w, "tanh", ("w", "x"), bias=bias, target=y)
+    assert loss == expected[0]
+    for got, want in zip(gradients, expected[1]):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
+    if np.shape(y) == np.shape(cx @ cw):
+        got_vjp = ead.vjp(x, w, "tanh", y, bias=bias, wrt=("w", "x"))
+        for got, want in zip(got_vjp, ead.vjp(cx, cw, "tanh", cy, bias=cbias, wrt=("w", "x"))):
+            np.testing.assert_array_equal(got, want.reshape(got.shape))

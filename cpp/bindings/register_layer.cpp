@@ -37,11 +37,12 @@ CArray<T> layer_values_py(const CArray<T>& x, const CArray<T>& w, const py::obje
 }
 
 template <typename T>
-py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
-                            const py::object& activation, Mode mode, const py::object& target,
-                            double scale, bool wrt_x, bool wrt_w, bool wrt_b) {
+py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, py::handle bias,
+                            py::handle activation, Mode mode, py::handle target, bool mean,
+                            Wanted wanted) {
   const LayerArguments<T> args(x, w, bias, activation);
-  const Wanted wanted{wrt_x, wrt_w, wrt_b};
+  const double scale =
+      mean ? 1.0 / static_cast<double>(std::max<Index>(1, args.batch * args.outputs)) : 1.0;
   const SquaredError<T> loss{optional_data<T>(target, args.batch * args.outputs, "target"), scale};
   const auto context = compute_context();
   const auto& device = context->device_for(
@@ -77,11 +78,9 @@ py::tuple value_and_grad_py(const CArray<T>& x, const CArray<T>& w, const py::ob
 }
 
 template <typename T>
-py::tuple vjp_py(const CArray<T>& x, const CArray<T>& w, const py::object& bias,
-                 const py::object& activation, const CArray<T>& cotangent, bool wrt_x, bool wrt_w,
-                 bool wrt_b) {
+py::tuple vjp_py(const CArray<T>& x, const CArray<T>& w, py::handle bias, py::handle activation,
+                 py::handle cotangent, Wanted wanted) {
   const LayerArguments<T> args(x, w, bias, activation);
-  const Wanted wanted{wrt_x, wrt_w, wrt_b};
   const T* cotangent_data = optional_data<T>(cotangent, args.batch * args.outputs, "cotangent");
   const auto context = compute_context();
   const auto& device = context->device_for(2 * args.multiply_adds());
@@ -130,15 +129,6 @@ template <typename T>
 void define_for(py::module_& m) {
   m.def("layer_values", &layer_values_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
         py::arg("bias"), py::arg("activation"), "Y = activation(x @ w + bias).");
-  m.def("layer_value_and_grad", &value_and_grad_py<T>, py::arg("x").noconvert(),
-        py::arg("w").noconvert(), py::arg("bias"), py::arg("activation"), py::arg("mode"),
-        py::arg("target"), py::arg("scale"), py::arg("wrt_x"), py::arg("wrt_w"), py::arg("wrt_b"),
-        "(L, (dL/dx, dL/dw, dL/db), None where not wanted) for "
-        "L = scale * sum((activation(x @ w + bias) - target)**2), by `mode`.");
-  m.def("layer_vjp", &vjp_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
-        py::arg("bias"), py::arg("activation"), py::arg("cotangent").noconvert(), py::arg("wrt_x"),
-        py::arg("wrt_w"), py::arg("wrt_b"),
-        "(dx, dw, db), None where not wanted: the gradients of sum(cotangent * Y).");
   m.def("layer_jvp", &jvp_py<T>, py::arg("x").noconvert(), py::arg("w").noconvert(),
         py::arg("bias"), py::arg("activation"), py::arg("tangent_x"), py::arg("tangent_w"),
         py::arg("tangent_b"), "(Y, dY): Y and its derivative along the tangents (None: zero).");
@@ -153,6 +143,47 @@ void register_layer(py::module_& m) {
   }
   define_for<float>(m);
   define_for<double>(m);
+  // One definition for both dtypes, which it tells apart itself (see with_core_arrays): pybind11's
+  // overloads would try the float32 one first and convert each array argument.
+  m.def(
+      "layer_value_and_grad",
+      [](py::handle x, py::handle w, py::handle bias, py::handle activation, Mode mode,
+         py::handle target, bool mean, bool wrt_x, bool wrt_w, bool wrt_b) {
+        return with_core_arrays(x, w, [&](auto zero) -> py::object {
+          using T = decltype(zero);
+          const auto [batch, outputs] = output_shape(x, w);
+          if (!is_none_or_core_array<T>(bias, {outputs}) ||
+              !is_none_or_core_array<T>(target, {batch, outputs})) {
+            return py::none();
+          }
+          return value_and_grad_py<T>(borrow_array<T>(x), borrow_array<T>(w), bias, activation,
+                                      mode, target, mean, Wanted{wrt_x, wrt_w, wrt_b});
+        });
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("activation"), py::arg("mode"),
+      py::arg("target"), py::arg("mean"), py::arg("wrt_x"), py::arg("wrt_w"), py::arg("wrt_b"),
+      "(L, (dL/dx, dL/dw, dL/db), None where not wanted) for "
+      "L = sum((activation(x @ w + bias) - target)**2), divided by Y's size if `mean`, by `mode`; "
+      "None when an array needs converting first.");
+  m.def(
+      "layer_vjp",
+      [](py::handle x, py::handle w, py::handle bias, py::handle activation, py::handle cotangent,
+         bool wrt_x, bool wrt_w, bool wrt_b) {
+        return with_core_arrays(x, w, [&](auto zero) -> py::object {
+          using T = decltype(zero);
+          const auto [batch, outputs] = output_shape(x, w);
+          if (!is_none_or_core_array<T>(bias, {outputs}) || !is_core_array<T>(cotangent) ||
+              !has_shape(cotangent, {batch, outputs})) {
+            return py::none();
+          }
+          return vjp_py<T>(borrow_array<T>(x), borrow_array<T>(w), bias, activation, cotangent,
+                           Wanted{wrt_x, wrt_w, wrt_b});
+        });
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("activation"), py::arg("cotangent"),
+      py::arg("wrt_x"), py::arg("wrt_w"), py::arg("wrt_b"),
+      "(dx, dw, db), None where not wanted: the gradients of sum(cotangent * Y); None when an "
+      "array needs converting first.");
 }
 
 }  // namespace eigen_autodiff::bindings

@@ -9,11 +9,11 @@ import math
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import itemgetter
-from typing import Literal, NamedTuple, Optional, Union, cast
+from typing import Literal, NamedTuple, Optional, TypeVar, Union, cast
 
 from numpy.typing import ArrayLike
 
-from ._arrays import ExtraKind, FloatArray, LayerArrays, RequestBytes, layer_arrays, passes_through
+from ._arrays import ExtraKind, FloatArray, LayerArrays, RequestBytes, layer_arrays
 from ._native import _core
 from ._tracing.activation_spec import ActivationLike, activation_spec
 
@@ -27,8 +27,6 @@ Reduction = Literal["sum", "mean"]
 REDUCTIONS = ("sum", "mean")
 
 Wrt = Union[str, Sequence[str]]
-# x, w and two optional arrays that passes_through accepted as they are.
-_Given = tuple[FloatArray, FloatArray, Optional[FloatArray], Optional[FloatArray]]
 
 
 def forward(
@@ -141,6 +139,23 @@ def _gradients(
     return pick(computed)
 
 
+_Taken = TypeVar("_Taken")
+
+
+def _taken(computed: _Taken | None) -> _Taken:
+    """What a binding computed from arrays that ``layer_arrays`` converted for it.
+
+    The bindings return None for arrays they do not take as they are; after the conversion,
+    that would be a disagreement between ``passes_through`` and the bindings' own check.
+    """
+    if computed is None:
+        raise RuntimeError(
+            "eigen_autodiff's compiled module refused arrays its facade converted for it; "
+            "please report this as a bug"
+        )
+    return computed
+
+
 def _wanted(items: tuple[str, ...]) -> tuple[bool, bool, bool]:
     return "x" in items, "w" in items, "b" in items
 
@@ -218,31 +233,35 @@ def value_and_grad(
     """
     spec = activation_spec(activation)
     request = _request(wrt, mode, reduction)
-    wanted = request.wanted
-    if passes_through(x, w, (bias, "b"), (target, "target")):
-        # The common case for a small layer, whose whole call costs little more than checks.
-        x_in, w_in, bias_in, target_in = cast(_Given, (x, w, bias, target))
-        x_shape = None
-        scale = 1.0 / max(1, x_in.shape[0] * w_in.shape[1]) if request.mean else 1.0
-    else:
-        arrays = layer_arrays(
-            x,
-            w,
-            f"{mode} mode",
-            lambda dtype, b, n, m: _core.value_and_grad_bytes(
-                request.mode, dtype.name, b, n, m, *wanted
-            ),
-            bias=(bias, "b"),
-            target=(target, "target"),
-        )
-        x_in, w_in = arrays.x, arrays.w
-        bias_in, target_in = arrays.extras["bias"], arrays.extras["target"]
-        x_shape = arrays.x_shape
-        scale = 1.0 / max(1, math.prod(arrays.y_shape)) if request.mean else 1.0
-    loss, computed = _core.layer_value_and_grad(
-        x_in, w_in, bias_in, spec, request.mode, target_in, scale, *wanted
+    computed = _core.layer_value_and_grad(
+        x, w, bias, spec, request.mode, target, request.mean, *request.wanted
     )
-    return loss, _gradients(x_shape, request.pick, computed)
+    if computed is not None:  # taken as they are: the common case, and a small layer's fast one
+        loss, gradients = computed
+        return loss, request.pick(gradients)
+    arrays = layer_arrays(
+        x,
+        w,
+        f"{mode} mode",
+        lambda dtype, b, n, m: _core.value_and_grad_bytes(
+            request.mode, dtype.name, b, n, m, *request.wanted
+        ),
+        bias=(bias, "b"),
+        target=(target, "target"),
+    )
+    loss, gradients = _taken(
+        _core.layer_value_and_grad(
+            arrays.x,
+            arrays.w,
+            arrays.extras["bias"],
+            spec,
+            request.mode,
+            arrays.extras["target"],
+            request.mean,
+            *request.wanted,
+        )
+    )
+    return loss, _gradients(arrays.x_shape, request.pick, gradients)
 
 
 def vjp(
@@ -274,26 +293,23 @@ def vjp(
     """
     spec = activation_spec(activation)
     request = _request(wrt)
-    wanted = request.wanted
     if cotangent is None:
         raise TypeError("vjp needs a cotangent of Y's shape (the upstream gradient dL/dY)")
-    if passes_through(x, w, (bias, "b"), (cotangent, "y")):
-        x_in, w_in, bias_in, cotangent_in = cast(_Given, (x, w, bias, cotangent))
-        x_shape = None
-    else:
-        arrays = layer_arrays(
-            x,
-            w,
-            "the VJP",
-            lambda dtype, b, n, m: _core.vjp_bytes(dtype.name, b, n, m, *wanted),
-            bias=(bias, "b"),
-            cotangent=(cotangent, "y"),
-        )
-        x_in, w_in = arrays.x, arrays.w
-        bias_in, cotangent_in = arrays.extras["bias"], arrays.extras["cotangent"]
-        x_shape = arrays.x_shape
-    computed = _core.layer_vjp(x_in, w_in, bias_in, spec, cast(FloatArray, cotangent_in), *wanted)
-    return _gradients(x_shape, request.pick, computed)
+    computed = _core.layer_vjp(x, w, bias, spec, cotangent, *request.wanted)
+    if computed is not None:  # taken as they are
+        return request.pick(computed)
+    arrays = layer_arrays(
+        x,
+        w,
+        "the VJP",
+        lambda dtype, b, n, m: _core.vjp_bytes(dtype.name, b, n, m, *request.wanted),
+        bias=(bias, "b"),
+        cotangent=(cotangent, "y"),
+    )
+    converted = _core.layer_vjp(
+        arrays.x, arrays.w, arrays.extras["bias"], spec, arrays.extras["cotangent"], *request.wanted
+    )
+    return _gradients(arrays.x_shape, request.pick, _taken(converted))
 
 
 def jvp(
