@@ -42,6 +42,26 @@ void for_each_slice(const Act& activation, const T* z, Index first, Index last, 
     fn(start, count, value, slope);
   }
 }
+
+// The sum of `count` values in double, in a fixed order: eight running sums, so that the additions
+// do not wait on each other (one chain of dependent additions took a fifth of a 64x64x64
+// float32 gradient), added pairwise at the end.
+template <typename T>
+double sum_in_double(const T* values, Index count) {
+  constexpr Index ways = 8;
+  double partial[ways] = {};
+  Index k = 0;
+  for (; k + ways <= count; k += ways) {
+    for (Index i = 0; i < ways; ++i) {
+      partial[i] += static_cast<double>(values[k + i]);
+    }
+  }
+  for (Index i = 0; k < count; ++k, ++i) {
+    partial[i] += static_cast<double>(values[k]);
+  }
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
 }  // namespace detail
 
 // Replaces each z by dL/dz for L = scale * sum (act(z) - target)^2 and returns L, each element's
@@ -82,12 +102,7 @@ double loss_and_output_gradient(const Device& device, const Act& activation,
             terms[k] = term.value();
             data[start + k] = term.derivatives()(0);
           }
-          // A sum of its own, kept in a register: no call here clobbers it.
-          double slice_loss = 0;
-          for (k = 0; k < count; ++k) {
-            slice_loss += static_cast<double>(terms[k]);
-          }
-          sum += slice_loss;
+          sum += detail::sum_in_double(terms, count);
         });
     block_loss[static_cast<std::size_t>(block)] = sum;
   });
