@@ -174,3 +174,33 @@ def test_every_argument_case_gives_the_result_of_its_converted_arrays(case: str)
         got_vjp = ead.vjp(x, w, "tanh", y, bias=bias, wrt=("w", "x"))
         for got, want in zip(got_vjp, ead.vjp(cx, cw, "tanh", cy, bias=cbias, wrt=("w", "x"))):
             np.testing.assert_array_equal(got, want.reshape(got.shape))
+
+
+def test_results_start_on_a_boundary_of_the_largest_simd_packet(rng: np.random.Generator) -> None:
+    # Every copy of the module is compiled with EIGEN_MAX_ALIGN_BYTES=64: products written into
+    # differently aligned outputs could differ in the last bit from one call to the next.
+    x, w = rng.standard_normal((7, 5)), rng.standard_normal((5, 3))
+    results = [
+        *ead.value_and_grad(x, w, "tanh", wrt=("w", "x", "b"))[1],
+        *ead.vjp(x, w, "tanh", np.ones((7, 3)), wrt=("w", "x", "b")),
+        *ead.jvp(x, w, "tanh", [np.ones((5, 3))]),
+        ead.forward(x, w, "tanh"),
+        ead.jacobian(x, w, "tanh"),
+        ead.hvp(x, w, "tanh", np.ones((5, 3))),
+    ]
+    for result in results:
+        assert result.ctypes.data % 64 == 0
+        assert result.flags.c_contiguous and result.flags.writeable
+
+
+def test_results_keep_their_memory_after_every_other_reference_is_gone(
+    rng: np.random.Generator,
+) -> None:
+    import gc
+
+    x, w = rng.standard_normal((40, 30)), rng.standard_normal((30, 20))
+    expected = ead.value_and_grad(x, w, "tanh", wrt=("w", "x"))[1]
+    dw = ead.value_and_grad(x, w, "tanh", wrt=("w", "x"))[1][0]
+    gc.collect()
+    ead.value_and_grad(x * 2, w * 2, "tanh", wrt=("w", "x"))  # would reuse freed memory
+    np.testing.assert_array_equal(dw, expected[0])
