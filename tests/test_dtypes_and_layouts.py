@@ -119,6 +119,7 @@ def candidate_arguments() -> dict[str, tuple[object, object, object, object]]:
         "Fortran x": (np.asfortranarray(x), w, None, y),
         "strided w": (x, np.repeat(w, 2, axis=1)[:, ::2], None, y),
         "byte-swapped x": (x.astype(">f8"), w, None, y),
+        "dtype with metadata": (x.astype(np.dtype("f8", metadata={"unit": "m"})), w, None, y),
         "subclass": (x.view(Subclass), w, None, y),
         "3-D x": (x.reshape(5, 1, 4), w, None, y.reshape(5, 1, 3)),
         "lists": (x.tolist(), w.tolist(), None, y.tolist()),
