@@ -130,11 +130,11 @@ def _picker(items: tuple[str, ...]) -> _Pick:
 
 
 def _gradients(
-    x_shape: tuple[int, ...] | None, pick: _Pick, computed: tuple[FloatArray | None, ...]
+    x_shape: tuple[int, ...], pick: _Pick, computed: tuple[FloatArray | None, ...]
 ) -> tuple[FloatArray, ...]:
-    """The computed (dx, dw, db) that ``pick`` takes, dx in x's own shape (None: x was 2-D)."""
+    """The computed (dx, dw, db) that ``pick`` takes, dx in x's own shape."""
     dx = computed[0]
-    if x_shape is not None and dx is not None and dx.ndim != len(x_shape):
+    if dx is not None and dx.ndim != len(x_shape):
         computed = (dx.reshape(x_shape), *computed[1:])
     return pick(computed)
 
@@ -249,18 +249,17 @@ def value_and_grad(
         bias=(bias, "b"),
         target=(target, "target"),
     )
-    loss, gradients = _taken(
-        _core.layer_value_and_grad(
-            arrays.x,
-            arrays.w,
-            arrays.extras["bias"],
-            spec,
-            request.mode,
-            arrays.extras["target"],
-            request.mean,
-            *request.wanted,
-        )
+    converted = _core.layer_value_and_grad(
+        arrays.x,
+        arrays.w,
+        arrays.extras["bias"],
+        spec,
+        request.mode,
+        arrays.extras["target"],
+        request.mean,
+        *request.wanted,
     )
+    loss, gradients = _taken(converted)
     return loss, _gradients(arrays.x_shape, request.pick, gradients)
 
 
