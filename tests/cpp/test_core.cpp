@@ -165,22 +165,26 @@ void activations_match_hand_written_derivatives() {
   }
 }
 
-// Whether a and b agree to `ulps` units in the last place, or are the same non-finite number.
+// Whether a and b agree to `ulps` units in the last place of the larger of them and `scale`, or
+// are the same non-finite number.
 template <typename T>
-bool within_ulps(T a, T b, int ulps) {
+bool within_ulps(T a, T b, int ulps, T scale = 0) {
   if (std::isnan(a) || std::isnan(b) || std::isinf(a) || std::isinf(b)) {
     return (std::isnan(a) && std::isnan(b)) || a == b;
   }
-  const T scale = std::max({std::abs(a), std::abs(b), std::numeric_limits<T>::denorm_min()});
+  scale =
+      std::max({std::abs(a), std::abs(b), std::abs(scale), std::numeric_limits<T>::denorm_min()});
   return std::abs(a - b) <= ulps * std::numeric_limits<T>::epsilon() * scale ||
          std::abs(a - b) <= ulps * std::numeric_limits<T>::denorm_min();
 }
 
-// The activations evaluated on SIMD lanes (activation_value_and_derivative over many points)
-// give what a one-derivative AutoDiffScalar gives one point at a time, to 4 ulps (the packet exp
-// is 1 ulp from std::exp, and 1 / exp(x) differentiated compounds it), also where
-// exp overflows or underflows to the subnormals, at NaN and at the infinities, and in a last
-// partial packet.
+// The activations evaluated on SIMD lanes (activation_value_and_derivative, second_derivative
+// over many points) give what a one-derivative or nested AutoDiffScalar gives one point at a
+// time, to 4 ulps (the packet exp is 1 ulp from std::exp, and 1 / exp(x) differentiated compounds
+// it), also where exp overflows or underflows to the subnormals, at NaN and at the infinities,
+// and in a last partial packet. The second derivative is compared at the scale of the first as
+// well: where it nears a zero through a difference (sigmoid'' = s(1 - s)(1 - 2s) near 0), an ulp
+// of s is many of its own.
 template <typename T>
 void lanes_match_one_point_at_a_time() {
   std::vector<T> x = {T(0),   T(-0.0), T(1e-30), T(-1e-30), T(88.7), T(-88), T(-100),
@@ -204,18 +208,27 @@ void lanes_match_one_point_at_a_time() {
   for (ead::Activation activation : ead::all_activations) {
     ead::visit_activation(activation, [&](const auto& fn) {
       std::vector<T> value(x.size()), derivative(x.size()), values_only(x.size());
+      std::vector<T> value2(x.size()), first(x.size()), second(x.size());
       ead::activation_value_and_derivative(fn, x.data(), value.data(), derivative.data(), n);
       ead::activation_values(fn, x.data(), values_only.data(), n);
+      ead::second_derivative(fn, x.data(), value2.data(), first.data(), second.data(), n);
       bool all_match = true;
       for (std::size_t k = 0; k < x.size(); ++k) {
         const ead::ScalarAD<T> one = fn(ead::ScalarAD<T>(x[k], 1, 0));
+        const ead::SecondOrderAD<T> twice = fn(ead::detail::seeded_twice(x[k], T(1)));
+        const T first_one = twice.derivatives()(0).value();
+        const T second_one = ead::detail::second_along(twice);
         const bool match = within_ulps(value[k], one.value(), 4) &&
                            within_ulps(derivative[k], one.derivatives()(0), 4) &&
-                           within_ulps(values_only[k], one.value(), 4);
+                           within_ulps(values_only[k], one.value(), 4) &&
+                           within_ulps(value2[k], twice.value().value(), 4) &&
+                           within_ulps(first[k], first_one, 4) &&
+                           within_ulps(second[k], second_one, 4, first_one);
         if (!match) {
           std::cerr << ead::activation_name(activation) << "(" << x[k] << "): " << value[k] << ", "
-                    << derivative[k] << " against " << one.value() << ", " << one.derivatives()(0)
-                    << "\n";
+                    << derivative[k] << ", " << first[k] << ", " << second[k] << " against "
+                    << one.value() << ", " << one.derivatives()(0) << ", " << first_one << ", "
+                    << second_one << "\n";
         }
         all_match = all_match && match;
       }

@@ -41,7 +41,7 @@ EIGEN_AUTODIFF_EXPRESSION_ACTIVATION(Exp, "exp", exp(x))
 EIGEN_AUTODIFF_EXPRESSION_ACTIVATION(Square, "square", x* x)
 // 1 / exp(x) written naively, as in the article, on purpose: at x = 100 in float32 exp overflows
 // and the derivative is -inf * 0 = NaN although the value (0) is fine.
-EIGEN_AUTODIFF_EXPRESSION_ACTIVATION(InvExp, "inv_exp", S(1) / exp(x))
+EIGEN_AUTODIFF_EXPRESSION_ACTIVATION(InvExp, "inv_exp", constant<S>(1) / exp(x))
 
 #undef EIGEN_AUTODIFF_EXPRESSION_ACTIVATION
 
@@ -58,18 +58,23 @@ struct Tanh {
   EIGEN_ALWAYS_INLINE S operator()(const S& x) const {
     using std::abs;
     using std::tanh;
-    using T = value_type_t<S>;
-    const T v = value_of(x);
-    const T t = tanh(v);
     if constexpr (!is_autodiff<S>::value) {
-      return t;
-    } else if constexpr (is_lanes<innermost_value_t<S>>::value) {
-      // Both formulas, each lane taking its own.
-      return with_derivative(x, t, where(abs(v) < T(1), T(1) - t * t, tail_slope(v)));
+      return tanh(x);
     } else {
-      // 1 - t^2 cancels to nothing in the tails, and 4e/(1+e)^2 (e = exp(-2|x|)) near 0, where
-      // its own derivative (tanh'') subtracts two nearly equal terms: each where it is exact.
-      return with_derivative(x, t, abs(value_of(v)) < 1 ? T(1) - t * t : tail_slope(v));
+      using T = value_type_t<S>;
+      const T v = value_of(x);
+      // On nested AutoDiffScalars the value is itself an AutoDiffScalar, which gets this same
+      // derivative: the second derivative differentiates it (Eigen's own would need cosh).
+      const T t = (*this)(v);
+      const auto small = abs(innermost_value_of(v)) < 1;
+      if constexpr (is_lanes<innermost_value_t<S>>::value) {
+        // Both formulas, each lane taking its own.
+        return with_derivative(x, t, where(small, T(constant<T>(1) - t * t), tail_slope(v)));
+      } else {
+        // 1 - t^2 cancels to nothing in the tails, and 4e/(1+e)^2 (e = exp(-2|x|)) near 0, where
+        // its own derivative (tanh'') subtracts two nearly equal terms: each where it is exact.
+        return with_derivative(x, t, small ? T(1) - t * t : tail_slope(v));
+      }
     }
   }
 
@@ -79,9 +84,9 @@ struct Tanh {
   static T tail_slope(const T& v) {
     using std::abs;
     using std::exp;
-    const T e = exp(T(-2) * abs(v));
-    const T denominator = T(1) + e;
-    return T(4) * e / (denominator * denominator);
+    const T e = exp(constant<T>(-2) * abs(v));
+    const T denominator = constant<T>(1) + e;
+    return constant<T>(4) * e / (denominator * denominator);
   }
 };
 
@@ -96,9 +101,10 @@ struct Sigmoid {
     using std::exp;
     if constexpr (is_lanes<innermost_value_t<S>>::value) {
       // The same two formulas, each lane taking the one whose exp cannot overflow.
-      const auto positive = value_of(x) >= value_type_t<S>(0);
+      const auto positive = innermost_value_of(x) >= 0;
       const S e = exp(where(positive, S(-x), x));
-      return where(positive, S(S(1) / (S(1) + e)), S(e / (S(1) + e)));
+      const S one = constant<S>(1);
+      return where(positive, S(one / (one + e)), S(e / (one + e)));
     } else {
       if (value_of(x) >= 0) {
         return S(1) / (S(1) + exp(-x));
@@ -115,7 +121,7 @@ struct Relu {
   static constexpr bool evaluates_lanes = true;
   template <typename S>
   S operator()(const S& x) const {
-    return where(value_of(x) <= value_type_t<S>(0), zero_like(x), x);
+    return where(innermost_value_of(x) <= 0, zero_like(x), x);
   }
 };
 
@@ -135,10 +141,13 @@ struct Softplus {
     using std::log1p;
     using T = value_type_t<S>;
     const T v = value_of(x);
+    const auto plain = innermost_value_of(v);
     const T e = exp(-abs(v));
-    const T value = where(v > T(0), v, T(0)) + log1p(e);
+    const T zero = constant<T>(0);
+    const T one = constant<T>(1);
+    const T value = where(plain > 0, v, zero) + log1p(e);
     if constexpr (is_autodiff<S>::value) {
-      return with_derivative(x, value, where(v >= T(0), T(1), e) / (T(1) + e));
+      return with_derivative(x, value, where(plain >= 0, one, e) / (one + e));
     } else {
       return value;
     }
@@ -205,20 +214,15 @@ inline Activation activation_from_name(std::string_view name) {
 }
 
 namespace detail {
-// Calls at(lanes, first, count) for the points x[first, first + count) loaded as lanes, a packet
-// at a time; a last partial packet is padded with zeros.
-template <typename T, typename At>
-void for_each_packet(const T* x, Index n, At&& at) {
-  constexpr Index width = Lanes<T>::size;
-  Index k = 0;
-  for (; k + width <= n; k += width) {
-    at(Lanes<T>::load(x + k), k, width);
+// The first `count` (at most a packet's) values at from as lanes, the others zero.
+template <typename T>
+Lanes<T> load_first(const T* from, Index count) {
+  if (count == Lanes<T>::size) {
+    return Lanes<T>::load(from);
   }
-  if (k < n) {
-    T padded[width] = {};
-    std::copy(x + k, x + n, padded);
-    at(Lanes<T>::load(padded), k, n - k);
-  }
+  T padded[Lanes<T>::size] = {};
+  std::copy(from, from + count, padded);
+  return Lanes<T>::load(padded);
 }
 
 // The first `count` lanes of v, written to out.
@@ -231,6 +235,16 @@ void store_first(const Lanes<T>& v, T* out, Index count) {
   T all[Lanes<T>::size];
   v.store(all);
   std::copy(all, all + count, out);
+}
+
+// Calls at(lanes, first, count) for the points x[first, first + count) loaded as lanes, a packet
+// at a time; a last partial packet is padded with zeros.
+template <typename T, typename At>
+void for_each_packet(const T* x, Index n, At&& at) {
+  for (Index k = 0; k < n; k += Lanes<T>::size) {
+    const Index count = std::min<Index>(Lanes<T>::size, n - k);
+    at(load_first(x + k, count), k, count);
+  }
 }
 
 template <typename T, typename Act>

@@ -259,4 +259,18 @@ struct NumTraits<eigen_autodiff::Lanes<T>> : NumTraits<T> {
     MulCost = 1
   };
 };
+
+// Eigen's abs multiplies the derivatives by the int +-1 that a branch on the value picks, which
+// nested AutoDiffScalars (no product with an int) and lanes (a mask, not a bool) cannot take;
+// this more specialised overload is chosen for every AutoDiffScalar over a vector, the sign
+// picked per lane by where(). abs'(0) = 1, as Eigen's.
+template <typename S, int Rows, int Options, int MaxRows, int MaxCols>
+AutoDiffScalar<Matrix<S, Rows, 1, Options, MaxRows, MaxCols>> abs(
+    const AutoDiffScalar<Matrix<S, Rows, 1, Options, MaxRows, MaxCols>>& x) {
+  using eigen_autodiff::constant;
+  using eigen_autodiff::where;
+  using std::abs;
+  const S sign = where(eigen_autodiff::innermost_value_of(x) < 0, constant<S>(-1), constant<S>(1));
+  return {abs(x.value()), x.derivatives() * sign};
+}
 }  // namespace Eigen

@@ -41,6 +41,25 @@ struct innermost_value<Eigen::AutoDiffScalar<D>> {
 template <typename S>
 using innermost_value_t = typename innermost_value<S>::type;
 
+// The plain number at the bottom of x. Branches and masks compare it: AutoDiffScalar compares its
+// value and returns a bool, which lanes (whose comparisons give a mask per lane) cannot.
+template <typename S>
+innermost_value_t<S> innermost_value_of(const S& x) {
+  if constexpr (is_autodiff<S>::value) {
+    return innermost_value_of(x.value());
+  } else {
+    return x;
+  }
+}
+
+// The constant c as an S: built from the innermost type, because C++ converts an int to a nested
+// AutoDiffScalar over lanes only through two constructors (int -> Lanes -> AutoDiffScalar), more
+// than an implicit conversion may take.
+template <typename S>
+S constant(innermost_value_t<S> c) {
+  return S(c);
+}
+
 // The type that holds the result of an operation on S: S itself, or for an AutoDiffScalar over an
 // expression (2 * x) the AutoDiffScalar over a plain vector.
 template <typename S>
@@ -60,7 +79,7 @@ template <typename S>
 S zero_like(const S& x) {
   if constexpr (is_autodiff<S>::value) {
     using Derivatives = typename S::DerType;
-    return S(0, Derivatives::Zero(x.derivatives().size()));
+    return S(innermost_value_t<S>(0), Derivatives::Zero(x.derivatives().size()));
   } else {
     return S(0);
   }
@@ -100,18 +119,8 @@ template <typename Inner, int Rows, int Options, int MaxRows, int MaxCols>
 using NestedAutoDiffScalar =
     AutoDiffScalar<Matrix<AutoDiffScalar<Inner>, Rows, 1, Options, MaxRows, MaxCols>>;
 
-// Eigen's abs multiplies the derivatives by the int +-1, and its pow(x, y) calls pow on two
-// AutoDiffScalars, which nested AutoDiffScalars cannot take; these more specialised overloads
-// are chosen for them. abs'(0) = 1, as Eigen's.
-template <typename Inner, int Rows, int Options, int MaxRows, int MaxCols>
-NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols> abs(
-    const NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols>& x) {
-  using std::abs;
-  using Value = AutoDiffScalar<Inner>;
-  const bool negative = x.value() < 0;
-  return {abs(x.value()), x.derivatives() * Value(negative ? -1 : 1)};
-}
-
+// Eigen's pow(x, y) calls pow on two AutoDiffScalars, which nested AutoDiffScalars cannot take;
+// this more specialised overload is chosen for them (and abs, in lanes.hpp).
 template <typename Inner, int Rows, int Options, int MaxRows, int MaxCols>
 NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols> pow(
     const NestedAutoDiffScalar<Inner, Rows, Options, MaxRows, MaxCols>& x,

@@ -16,28 +16,30 @@
 namespace eigen_autodiff {
 
 // An AutoDiffScalar over one-derivative AutoDiffScalars: value and derivative both carry d/dz.
-template <typename T>
-using SecondOrderAD = Eigen::AutoDiffScalar<Eigen::Matrix<ScalarAD<T>, 1, 1>>;
+// P is a plain number (T) or SIMD lanes of them (Lanes<T>), one point per lane.
+template <typename P>
+using SecondOrderAD = Eigen::AutoDiffScalar<Eigen::Matrix<ScalarAD<P>, 1, 1>>;
 
 namespace detail {
 // z seeded on both levels: inner derivative 1 (d/dz), outer derivative the tangent t, whose own
 // derivative is 0 (the tangent does not move with z).
-template <typename T>
-SecondOrderAD<T> seeded_twice(T z, T t) {
-  using Inner = ScalarAD<T>;
-  return SecondOrderAD<T>(Inner(z, 1, 0),
-                          Eigen::Matrix<Inner, 1, 1>(Inner(t, Eigen::Matrix<T, 1, 1>(T(0)))));
+template <typename P>
+SecondOrderAD<P> seeded_twice(const P& z, const P& t) {
+  using Inner = ScalarAD<P>;
+  return SecondOrderAD<P>(Inner(z, 1, 0),
+                          Eigen::Matrix<Inner, 1, 1>(Inner(t, Eigen::Matrix<P, 1, 1>(P(0)))));
 }
 
 // f'' t from an evaluation at seeded_twice(z, t).
-template <typename T>
-T second_along(const SecondOrderAD<T>& y) {
+template <typename P>
+P second_along(const SecondOrderAD<P>& y) {
   return y.derivatives()(0).derivatives()(0);
 }
 }  // namespace detail
 
 // Value, first and second derivative of an activation at each of n points, from nested
-// AutoDiffScalars: value[k] = f(x[k]), first[k] = f'(x[k]), second[k] = f''(x[k]).
+// AutoDiffScalars (over whole SIMD packets of points for the activations that evaluate lanes):
+// value[k] = f(x[k]), first[k] = f'(x[k]), second[k] = f''(x[k]).
 template <typename T, typename Act>
 void second_derivative(const Act& activation, const T* x, T* value, T* first, T* second, Index n) {
   if (n < 0) {
@@ -48,27 +50,51 @@ void second_derivative(const Act& activation, const T* x, T* value, T* first, T*
     throw std::invalid_argument("second_derivative: null pointer for " + std::to_string(n) +
                                 " values");
   }
-  for (Index k = 0; k < n; ++k) {
-    const SecondOrderAD<T> y = activation(detail::seeded_twice(x[k], T(1)));
-    value[k] = y.value().value();
-    first[k] = y.derivatives()(0).value();
-    second[k] = detail::second_along(y);
+  if constexpr (detail::on_lanes<T, Act>) {
+    detail::for_each_packet(x, n, [&](const Lanes<T>& in, Index start, Index count) {
+      const SecondOrderAD<Lanes<T>> y = activation(detail::seeded_twice(in, Lanes<T>(T(1))));
+      detail::store_first(y.value().value(), value + start, count);
+      detail::store_first(y.derivatives()(0).value(), first + start, count);
+      detail::store_first(detail::second_along(y), second + start, count);
+    });
+  } else {
+    for (Index k = 0; k < n; ++k) {
+      const SecondOrderAD<T> y = activation(detail::seeded_twice(x[k], T(1)));
+      value[k] = y.value().value();
+      first[k] = y.derivatives()(0).value();
+      second[k] = detail::second_along(y);
+    }
   }
 }
 
 namespace detail {
 // For each element of z (with loss's target): the loss term's second derivative along dz,
-// d^2 term / dz^2 * dz, from the term evaluated on nested AutoDiffScalars. Replaces dz.
+// d^2 term / dz^2 * dz, from the term evaluated on nested AutoDiffScalars (over SIMD lanes for
+// the activations that evaluate them). Replaces dz.
 template <typename T, typename Device, typename Act>
 void loss_term_second_along(const Device& device, const Act& activation,
                             const SquaredError<T>& loss, const T* z, T* dz, Index n) {
-  const T scale = static_cast<T>(loss.scale);
+  const auto term_second_along = [&activation, &loss](const auto& z_k, const auto& dz_k,
+                                                      const auto& target) {
+    using P = std::decay_t<decltype(z_k)>;
+    using AD = SecondOrderAD<P>;
+    const ScalarAD<P> scale(P(static_cast<T>(loss.scale)));
+    const AD y = activation(seeded_twice(z_k, dz_k));
+    const AD error = y - target;
+    return second_along(AD(scale * (error * error)));
+  };
   for_each_block(device, n, [&](Index, Index first, Index last) {
-    for (Index k = first; k < last; ++k) {
-      const T target = loss.target ? loss.target[k] : T(0);
-      const SecondOrderAD<T> y = activation(seeded_twice(z[k], dz[k]));
-      const SecondOrderAD<T> error = y - target;
-      dz[k] = second_along(SecondOrderAD<T>(scale * (error * error)));
+    if constexpr (on_lanes<T, Act>) {
+      for (Index k = first; k < last; k += Lanes<T>::size) {
+        const Index count = std::min<Index>(Lanes<T>::size, last - k);
+        const Lanes<T> target = loss.target ? load_first(loss.target + k, count) : Lanes<T>(T(0));
+        store_first(term_second_along(load_first(z + k, count), load_first(dz + k, count), target),
+                    dz + k, count);
+      }
+    } else {
+      for (Index k = first; k < last; ++k) {
+        dz[k] = term_second_along(z[k], dz[k], loss.target ? loss.target[k] : T(0));
+      }
     }
   });
 }

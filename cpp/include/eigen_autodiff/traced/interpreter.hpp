@@ -440,13 +440,7 @@ void evaluate_many_lanes(const TracedProgram& program, const T* x, Index n, Make
     const Index count = std::min(used, packets - first);
     for (Index i = 0; i < count; ++i) {
       const Index start = (first + i) * width;
-      if (start + width <= n) {
-        storage.registers.ad[i] = make_input(Lanes<T>::load(x + start));
-      } else {
-        T padded[width] = {};
-        std::copy(x + start, x + n, padded);
-        storage.registers.ad[i] = make_input(Lanes<T>::load(padded));
-      }
+      storage.registers.ad[i] = make_input(load_first(x + start, std::min(width, n - start)));
     }
     run_program(code, storage.registers, count);
     for (Index i = 0; i < count; ++i) {
