@@ -172,9 +172,10 @@ void supplied_derivatives_match_formulas() {
 }
 
 // Programs of lane operations (conditions and select included) run a packet of elements at a time
-// (runs_on_lanes): the values and derivatives over many points (with a partial last packet) are
-// those of the program evaluated one point at a time, to 4 ulps; programs with other operations
-// keep the scalar path.
+// (runs_on_lanes): the values, first and second derivatives over many points (with a partial last
+// packet) are those of the program evaluated one point at a time, to 4 ulps (the second derivative
+// at the scale of the first too, as in test_core); programs with other operations keep the scalar
+// path.
 template <typename T>
 void lane_programs_match_one_point_at_a_time() {
   const ead::TracedProgram sigmoid({{Op::sigmoid, Lane::ad, 1, 0}}, 1, "sigmoid");
@@ -244,9 +245,10 @@ void lane_programs_match_one_point_at_a_time() {
     x.push_back(T(-20) + T(0.37) * T(k));
   }
   const auto n = static_cast<ead::Index>(x.size());
-  const auto close = [](T a, T b) {
+  const auto close = [](T a, T b, T scale = 0) {
     return (std::isnan(a) && std::isnan(b)) || a == b ||
-           std::abs(a - b) <= 4 * std::numeric_limits<T>::epsilon() * std::abs(b);
+           std::abs(a - b) <=
+               4 * std::numeric_limits<T>::epsilon() * std::max(std::abs(b), std::abs(scale));
   };
   for (const auto* program :
        {&sigmoid, &naive_sigmoid, &swish, &mixed, &where_sigmoid, &conditions, &not_lanes}) {
@@ -254,11 +256,19 @@ void lane_programs_match_one_point_at_a_time() {
     std::vector<T> value(x.size()), derivative(x.size()), values_only(x.size());
     ead::activation_value_and_derivative(activation, x.data(), value.data(), derivative.data(), n);
     ead::activation_values(activation, x.data(), values_only.data(), n);
+    std::vector<T> value2(x.size()), first(x.size()), second(x.size());
+    ead::second_derivative(activation, x.data(), value2.data(), first.data(), second.data(), n);
     bool all_close = true;
     for (std::size_t k = 0; k < x.size(); ++k) {
       const ead::ScalarAD<T> one = ead::evaluate(*program, ead::ScalarAD<T>(x[k], 1, 0));
+      const ead::SecondOrderAD<T> twice =
+          ead::evaluate(*program, ead::detail::seeded_twice(x[k], T(1)));
+      const T first_one = twice.derivatives()(0).value();
       all_close = all_close && close(value[k], one.value()) &&
-                  close(derivative[k], one.derivatives()(0)) && close(values_only[k], one.value());
+                  close(derivative[k], one.derivatives()(0)) &&
+                  close(values_only[k], one.value()) && close(value2[k], twice.value().value()) &&
+                  close(first[k], first_one) &&
+                  close(second[k], ead::detail::second_along(twice), first_one);
     }
     CHECK(all_close);
   }

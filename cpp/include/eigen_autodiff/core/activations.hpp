@@ -295,4 +295,56 @@ void activation_value_and_derivative(const Act& activation, const T* x, T* value
   }
 }
 
+// An AutoDiffScalar over one-derivative AutoDiffScalars: value and derivative both carry d/dz.
+// P is a plain number (T) or SIMD lanes of them (Lanes<T>), one point per lane.
+template <typename P>
+using SecondOrderAD = Eigen::AutoDiffScalar<Eigen::Matrix<ScalarAD<P>, 1, 1>>;
+
+namespace detail {
+// z seeded on both levels: inner derivative 1 (d/dz), outer derivative the tangent t, whose own
+// derivative is 0 (the tangent does not move with z).
+template <typename P>
+SecondOrderAD<P> seeded_twice(const P& z, const P& t) {
+  using Inner = ScalarAD<P>;
+  return SecondOrderAD<P>(Inner(z, 1, 0),
+                          Eigen::Matrix<Inner, 1, 1>(Inner(t, Eigen::Matrix<P, 1, 1>(P(0)))));
+}
+
+// f'' t from an evaluation at seeded_twice(z, t).
+template <typename P>
+P second_along(const SecondOrderAD<P>& y) {
+  return y.derivatives()(0).derivatives()(0);
+}
+}  // namespace detail
+
+// Value, first and second derivative of an activation at each of n points, from nested
+// AutoDiffScalars (over whole SIMD packets of points for the activations that evaluate lanes):
+// value[k] = f(x[k]), first[k] = f'(x[k]), second[k] = f''(x[k]).
+template <typename T, typename Act>
+void second_derivative(const Act& activation, const T* x, T* value, T* first, T* second, Index n) {
+  if (n < 0) {
+    throw std::invalid_argument("second_derivative: n must be non-negative, got " +
+                                std::to_string(n));
+  }
+  if (n > 0 && (x == nullptr || value == nullptr || first == nullptr || second == nullptr)) {
+    throw std::invalid_argument("second_derivative: null pointer for " + std::to_string(n) +
+                                " values");
+  }
+  if constexpr (detail::on_lanes<T, Act>) {
+    detail::for_each_packet(x, n, [&](const Lanes<T>& in, Index start, Index count) {
+      const SecondOrderAD<Lanes<T>> y = activation(detail::seeded_twice(in, Lanes<T>(T(1))));
+      detail::store_first(y.value().value(), value + start, count);
+      detail::store_first(y.derivatives()(0).value(), first + start, count);
+      detail::store_first(detail::second_along(y), second + start, count);
+    });
+  } else {
+    for (Index k = 0; k < n; ++k) {
+      const SecondOrderAD<T> y = activation(detail::seeded_twice(x[k], T(1)));
+      value[k] = y.value().value();
+      first[k] = y.derivatives()(0).value();
+      second[k] = detail::second_along(y);
+    }
+  }
+}
+
 }  // namespace eigen_autodiff

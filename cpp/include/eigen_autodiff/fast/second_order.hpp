@@ -1,9 +1,10 @@
 // Second derivatives by nested AutoDiffScalar, the classic way to get Hessians from Eigen's
 // AutoDiff: an AutoDiffScalar whose value and derivatives are themselves AutoDiffScalars. The inner
 // level carries d/dz, the outer level a tangent, so one evaluation gives f, f', and f'' along the
-// tangent. On top of it: the activation's second derivative, the Hessian-vector product of the
-// layer's loss by forward-over-reverse (a tangent through the reverse pass), its full Hessian from
-// the layer's structure, and the VJP of the VJP that frameworks need to differentiate twice.
+// tangent. On top of the activation's second derivative (core/activations.hpp): the
+// Hessian-vector product of the layer's loss by forward-over-reverse (a tangent through the
+// reverse pass), its full Hessian from the layer's structure, and the VJP of the VJP that
+// frameworks need to differentiate twice.
 #pragma once
 
 #include <algorithm>
@@ -15,85 +16,50 @@
 
 namespace eigen_autodiff {
 
-// An AutoDiffScalar over one-derivative AutoDiffScalars: value and derivative both carry d/dz.
-// P is a plain number (T) or SIMD lanes of them (Lanes<T>), one point per lane.
-template <typename P>
-using SecondOrderAD = Eigen::AutoDiffScalar<Eigen::Matrix<ScalarAD<P>, 1, 1>>;
-
-namespace detail {
-// z seeded on both levels: inner derivative 1 (d/dz), outer derivative the tangent t, whose own
-// derivative is 0 (the tangent does not move with z).
-template <typename P>
-SecondOrderAD<P> seeded_twice(const P& z, const P& t) {
-  using Inner = ScalarAD<P>;
-  return SecondOrderAD<P>(Inner(z, 1, 0),
-                          Eigen::Matrix<Inner, 1, 1>(Inner(t, Eigen::Matrix<P, 1, 1>(P(0)))));
-}
-
-// f'' t from an evaluation at seeded_twice(z, t).
-template <typename P>
-P second_along(const SecondOrderAD<P>& y) {
-  return y.derivatives()(0).derivatives()(0);
-}
-}  // namespace detail
-
-// Value, first and second derivative of an activation at each of n points, from nested
-// AutoDiffScalars (over whole SIMD packets of points for the activations that evaluate lanes):
-// value[k] = f(x[k]), first[k] = f'(x[k]), second[k] = f''(x[k]).
-template <typename T, typename Act>
-void second_derivative(const Act& activation, const T* x, T* value, T* first, T* second, Index n) {
-  if (n < 0) {
-    throw std::invalid_argument("second_derivative: n must be non-negative, got " +
-                                std::to_string(n));
-  }
-  if (n > 0 && (x == nullptr || value == nullptr || first == nullptr || second == nullptr)) {
-    throw std::invalid_argument("second_derivative: null pointer for " + std::to_string(n) +
-                                " values");
-  }
-  if constexpr (detail::on_lanes<T, Act>) {
-    detail::for_each_packet(x, n, [&](const Lanes<T>& in, Index start, Index count) {
-      const SecondOrderAD<Lanes<T>> y = activation(detail::seeded_twice(in, Lanes<T>(T(1))));
-      detail::store_first(y.value().value(), value + start, count);
-      detail::store_first(y.derivatives()(0).value(), first + start, count);
-      detail::store_first(detail::second_along(y), second + start, count);
-    });
-  } else {
-    for (Index k = 0; k < n; ++k) {
-      const SecondOrderAD<T> y = activation(detail::seeded_twice(x[k], T(1)));
-      value[k] = y.value().value();
-      first[k] = y.derivatives()(0).value();
-      second[k] = detail::second_along(y);
-    }
-  }
-}
-
 namespace detail {
 // For each element of z (with loss's target): the loss term's second derivative along dz,
-// d^2 term / dz^2 * dz, from the term evaluated on nested AutoDiffScalars (over SIMD lanes for
-// the activations that evaluate them). Replaces dz.
+// d^2 term / dz^2 * dz. The activation's value, first and second derivative come a slice at a
+// time from second_derivative (unqualified, so that traced programs evaluate the slice at once);
+// the term itself is differentiated twice on nested AutoDiffScalars seeded with them (over SIMD
+// lanes for float and double). Replaces dz.
 template <typename T, typename Device, typename Act>
 void loss_term_second_along(const Device& device, const Act& activation,
                             const SquaredError<T>& loss, const T* z, T* dz, Index n) {
-  const auto term_second_along = [&activation, &loss](const auto& z_k, const auto& dz_k,
-                                                      const auto& target) {
-    using P = std::decay_t<decltype(z_k)>;
+  // act(z) along z + dz: f and f' on the inner level, f' dz and f'' dz on the outer one.
+  const auto term_second_along = [&loss](const auto& f, const auto& first, const auto& second,
+                                         const auto& tangent, const auto& target) {
+    using P = std::decay_t<decltype(f)>;
+    using Inner = ScalarAD<P>;
     using AD = SecondOrderAD<P>;
-    const ScalarAD<P> scale(P(static_cast<T>(loss.scale)));
-    const AD y = activation(seeded_twice(z_k, dz_k));
+    const Inner scale(P(static_cast<T>(loss.scale)));
+    const AD y(Inner(f, Eigen::Matrix<P, 1, 1>(first)),
+               Eigen::Matrix<Inner, 1, 1>(
+                   Inner(first * tangent, Eigen::Matrix<P, 1, 1>(second * tangent))));
     const AD error = y - target;
     return second_along(AD(scale * (error * error)));
   };
   for_each_block(device, n, [&](Index, Index first, Index last) {
-    if constexpr (on_lanes<T, Act>) {
-      for (Index k = first; k < last; k += Lanes<T>::size) {
-        const Index count = std::min<Index>(Lanes<T>::size, last - k);
-        const Lanes<T> target = loss.target ? load_first(loss.target + k, count) : Lanes<T>(T(0));
-        store_first(term_second_along(load_first(z + k, count), load_first(dz + k, count), target),
-                    dz + k, count);
-      }
-    } else {
-      for (Index k = first; k < last; ++k) {
-        dz[k] = term_second_along(z[k], dz[k], loss.target ? loss.target[k] : T(0));
+    T value[slice_size];
+    T slope[slice_size];
+    T curvature[slice_size];
+    for (Index start = first; start < last; start += slice_size) {
+      const Index count = std::min(slice_size, last - start);
+      second_derivative(activation, z + start, value, slope, curvature, count);
+      T* tangent = dz + start;
+      const T* target = loss.target ? loss.target + start : nullptr;
+      if constexpr (has_lanes<T>) {
+        for (Index k = 0; k < count; k += Lanes<T>::size) {
+          const Index lanes = std::min<Index>(Lanes<T>::size, count - k);
+          const auto load = [k, lanes](const T* from) { return load_first(from + k, lanes); };
+          store_first(term_second_along(load(value), load(slope), load(curvature), load(tangent),
+                                        target ? load(target) : Lanes<T>(T(0))),
+                      tangent + k, lanes);
+        }
+      } else {
+        for (Index k = 0; k < count; ++k) {
+          tangent[k] = term_second_along(value[k], slope[k], curvature[k], tangent[k],
+                                         target ? target[k] : T(0));
+        }
       }
     }
   });

@@ -197,12 +197,12 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
       EAD_TRACED_CASE(mul, EAD_R(dst) = EAD_R(a) * EAD_R(b))
       EAD_TRACED_CASE(div, EAD_R(dst) = EAD_R(a) / EAD_R(b))
       EAD_TRACED_CASE(maximum, {
-        const auto a = value_of(EAD_R(a));
-        EAD_R(dst) = where(a > value_of(EAD_R(b)) || a != a, EAD_R(a), EAD_R(b));
+        const auto a = innermost_value_of(EAD_R(a));
+        EAD_R(dst) = where(a > innermost_value_of(EAD_R(b)) || a != a, EAD_R(a), EAD_R(b));
       })
       EAD_TRACED_CASE(minimum, {
-        const auto a = value_of(EAD_R(a));
-        EAD_R(dst) = where(a < value_of(EAD_R(b)) || a != a, EAD_R(a), EAD_R(b));
+        const auto a = innermost_value_of(EAD_R(a));
+        EAD_R(dst) = where(a < innermost_value_of(EAD_R(b)) || a != a, EAD_R(a), EAD_R(b));
       })
       EAD_TRACED_CASE(add_const, EAD_R(dst) = EAD_R(a) + k)
       EAD_TRACED_CASE(mul_const, EAD_R(dst) = EAD_R(a) * k)
@@ -226,16 +226,16 @@ void run_program(const std::vector<Instruction>& code, const Registers<S>& regs,
           EAD_R(dst) = p;
         }
       })
-      EAD_TRACED_CASE(lt, EAD_C(dst) = value_of(EAD_R(a)) < value_of(EAD_R(b)))
-      EAD_TRACED_CASE(le, EAD_C(dst) = value_of(EAD_R(a)) <= value_of(EAD_R(b)))
-      EAD_TRACED_CASE(eq, EAD_C(dst) = value_of(EAD_R(a)) == value_of(EAD_R(b)))
-      EAD_TRACED_CASE(ne, EAD_C(dst) = value_of(EAD_R(a)) != value_of(EAD_R(b)))
-      EAD_TRACED_CASE(lt_const, EAD_C(dst) = value_of(EAD_R(a)) < k)
-      EAD_TRACED_CASE(le_const, EAD_C(dst) = value_of(EAD_R(a)) <= k)
-      EAD_TRACED_CASE(gt_const, EAD_C(dst) = value_of(EAD_R(a)) > k)
-      EAD_TRACED_CASE(ge_const, EAD_C(dst) = value_of(EAD_R(a)) >= k)
-      EAD_TRACED_CASE(eq_const, EAD_C(dst) = value_of(EAD_R(a)) == k)
-      EAD_TRACED_CASE(ne_const, EAD_C(dst) = value_of(EAD_R(a)) != k)
+      EAD_TRACED_CASE(lt, EAD_C(dst) = innermost_value_of(EAD_R(a)) < innermost_value_of(EAD_R(b)))
+      EAD_TRACED_CASE(le, EAD_C(dst) = innermost_value_of(EAD_R(a)) <= innermost_value_of(EAD_R(b)))
+      EAD_TRACED_CASE(eq, EAD_C(dst) = innermost_value_of(EAD_R(a)) == innermost_value_of(EAD_R(b)))
+      EAD_TRACED_CASE(ne, EAD_C(dst) = innermost_value_of(EAD_R(a)) != innermost_value_of(EAD_R(b)))
+      EAD_TRACED_CASE(lt_const, EAD_C(dst) = innermost_value_of(EAD_R(a)) < k)
+      EAD_TRACED_CASE(le_const, EAD_C(dst) = innermost_value_of(EAD_R(a)) <= k)
+      EAD_TRACED_CASE(gt_const, EAD_C(dst) = innermost_value_of(EAD_R(a)) > k)
+      EAD_TRACED_CASE(ge_const, EAD_C(dst) = innermost_value_of(EAD_R(a)) >= k)
+      EAD_TRACED_CASE(eq_const, EAD_C(dst) = innermost_value_of(EAD_R(a)) == k)
+      EAD_TRACED_CASE(ne_const, EAD_C(dst) = innermost_value_of(EAD_R(a)) != k)
       EAD_TRACED_CASE(select, EAD_R(dst) = where(EAD_C(c), EAD_R(a), EAD_R(b)))
       EAD_TRACED_CASE(logical_and, EAD_C(dst) = EAD_C(a) && EAD_C(b))
       EAD_TRACED_CASE(logical_or, EAD_C(dst) = EAD_C(a) || EAD_C(b))
@@ -469,6 +469,33 @@ void activation_values(const TracedActivation& activation, const T* x, T* y, Ind
   evaluate_many<T>(
       *activation.program, n, [x](Index k) { return x[k]; },
       [y](Index k, const T& value) { y[k] = value; });
+}
+
+template <typename T>
+void second_derivative(const TracedActivation& activation, const T* x, T* value, T* first,
+                       T* second, Index n) {
+  const auto take = [value, first, second](Index k, Index count, const auto& y) {
+    if constexpr (is_lanes<innermost_value_t<std::decay_t<decltype(y)>>>::value) {
+      detail::store_first(y.value().value(), value + k, count);
+      detail::store_first(y.derivatives()(0).value(), first + k, count);
+      detail::store_first(detail::second_along(y), second + k, count);
+    } else {
+      value[k] = y.value().value();
+      first[k] = y.derivatives()(0).value();
+      second[k] = detail::second_along(y);
+    }
+  };
+  if constexpr (has_lanes<T>) {
+    if (runs_on_lanes<T>(*activation.program)) {
+      detail::evaluate_many_lanes<SecondOrderAD<Lanes<T>>>(
+          *activation.program, x, n,
+          [](const Lanes<T>& in) { return detail::seeded_twice(in, Lanes<T>(T(1))); }, take);
+      return;
+    }
+  }
+  evaluate_many<SecondOrderAD<T>>(
+      *activation.program, n, [x](Index k) { return detail::seeded_twice(x[k], T(1)); },
+      [&take](Index k, const SecondOrderAD<T>& y) { take(k, 1, y); });
 }
 
 template <typename T>
