@@ -7,13 +7,14 @@
 // ulp or two: Eigen's packet exp flushes to 0 or overflows early near the ends of its range (3.4:
 // exp(88.7f) = inf, exp(-88.f) = 0, exp(-800.) = 5.6e-309), so a packet holding such an argument
 // is computed by std::exp, element by element. Eigen 3.4 has no packet sin and cos for double:
-// they are computed here (sin_or_cos_of_doubles), and element by element by std::sin and std::cos
+// they are computed here (sin_and_cos_of_doubles), and element by element by std::sin and std::cos
 // for arguments beyond its range.
 #pragma once
 
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "eigen_autodiff/core/scalar_math.hpp"
 #include "eigen_autodiff/core/types.hpp"
@@ -21,17 +22,18 @@
 namespace eigen_autodiff {
 
 namespace detail {
-// sin (cosine = false) or cos of every lane of a packet of doubles, which Eigen 3.4 has no packet
-// version of: Cephes' method (sin.c). The argument is reduced by the nearest multiple q of pi/2
-// in four parts (Cody-Waite, with fdlibm's split of pi/2: the first three have 33 bits, so q times
-// each is exact for q < 2^20, with or without FMA), and sin or cos of the rest, |r| <= pi/4, comes
-// from Cephes' polynomials, about 1 ulp. The four parts hold pi/2 to 1e-48, so that near a zero
-// of sin or cos, where the rest is as small as 1e-17, it keeps its relative accuracy. Valid for
-// |x| <= reduced_argument_limit; beyond, the caller goes to std::sin.
+// sin and cos of every lane of a packet of doubles, which Eigen 3.4 has no packet version of,
+// both from one reduction (an AutoDiffScalar's sin needs both): Cephes' method (sin.c). The
+// argument is reduced by the nearest multiple q of pi/2 in four parts (Cody-Waite, with fdlibm's
+// split of pi/2: the first three have 33 bits, so q times each is exact for q < 2^20, with or
+// without FMA), and sin or cos of the rest, |r| <= pi/4, comes from Cephes' polynomials, about 1
+// ulp. The four parts hold pi/2 to 1e-48, so that near a zero of sin or cos, where the rest is as
+// small as 1e-17, it keeps its relative accuracy. Valid for |x| <= reduced_argument_limit; beyond,
+// the caller goes to std::sin.
 inline constexpr double reduced_argument_limit = 1e5;
 
 template <typename Packet>
-Packet sin_or_cos_of_doubles(const Packet& x, bool cosine) {
+std::pair<Packet, Packet> sin_and_cos_of_doubles(const Packet& x) {
   namespace in = Eigen::internal;
   const auto c = [](double v) { return in::pset1<Packet>(v); };
   const Packet ax = in::pabs(x);
@@ -56,17 +58,19 @@ Packet sin_or_cos_of_doubles(const Packet& x, bool cosine) {
   const Packet sin_r = in::padd(r, in::pmul(in::pmul(r, zz), sin_poly));
   const Packet cos_r =
       in::padd(in::psub(c(1), in::pmul(c(0.5), zz)), in::pmul(in::pmul(zz, zz), cos_poly));
-  // The quadrant n = q mod 4 (plus 1 for cos): sin r, cos r, -sin r, -cos r.
-  const Packet shifted = cosine ? in::padd(q, c(1)) : q;
-  const Packet n = in::psub(shifted, in::pmul(c(4), in::pfloor(in::pmul(shifted, c(0.25)))));
-  const Packet odd =
-      in::pcmp_eq(in::psub(n, in::pmul(c(2), in::pfloor(in::pmul(n, c(0.5))))), c(1));
-  Packet result = in::pselect(odd, cos_r, sin_r);
-  result = in::pselect(in::pcmp_le(c(2), n), in::pnegate(result), result);
-  if (!cosine) {  // sin is odd, cos even
-    result = in::pselect(in::pcmp_lt(x, c(0)), in::pnegate(result), result);
-  }
-  return result;
+  // In quadrant n = q mod 4, sin is sin r, cos r, -sin r, -cos r, and cos is sin's of quadrant
+  // n + 1.
+  const auto in_quadrant = [&](const Packet& shifted) {
+    const Packet n = in::psub(shifted, in::pmul(c(4), in::pfloor(in::pmul(shifted, c(0.25)))));
+    const Packet odd =
+        in::pcmp_eq(in::psub(n, in::pmul(c(2), in::pfloor(in::pmul(n, c(0.5))))), c(1));
+    const Packet result = in::pselect(odd, cos_r, sin_r);
+    return in::pselect(in::pcmp_le(c(2), n), in::pnegate(result), result);
+  };
+  const Packet sin_ax = in_quadrant(q);
+  // sin is odd, cos even.
+  return {in::pselect(in::pcmp_lt(x, c(0)), in::pnegate(sin_ax), sin_ax),
+          in_quadrant(in::padd(q, c(1)))};
 }
 }  // namespace detail
 
@@ -138,8 +142,32 @@ class Lanes {
   // True where either is NaN, as for numbers.
   friend LaneMask<T> operator!=(const Lanes& a, const Lanes& b) { return !(a == b); }
 
-  friend Lanes sin(const Lanes& x) { return x.sin_or_cos(false); }
-  friend Lanes cos(const Lanes& x) { return x.sin_or_cos(true); }
+  friend Lanes sin(const Lanes& x) {
+    if constexpr (Eigen::internal::packet_traits<T>::HasSin) {
+      return Lanes(Eigen::internal::psin(x.packet_));
+    } else {
+      return sin_and_cos(x).first;
+    }
+  }
+  friend Lanes cos(const Lanes& x) {
+    if constexpr (Eigen::internal::packet_traits<T>::HasCos) {
+      return Lanes(Eigen::internal::pcos(x.packet_));
+    } else {
+      return sin_and_cos(x).second;
+    }
+  }
+  friend std::pair<Lanes, Lanes> sin_and_cos(const Lanes& x) {
+    namespace in = Eigen::internal;
+    if constexpr (in::packet_traits<T>::HasSin && in::packet_traits<T>::HasCos) {
+      return {Lanes(in::psin(x.packet_)), Lanes(in::pcos(x.packet_))};
+    } else if constexpr (std::is_same_v<T, double> && size > 1) {
+      if (in::predux_max(in::pabs(x.packet_)) <= detail::reduced_argument_limit) {
+        const auto [s, c] = detail::sin_and_cos_of_doubles(x.packet_);
+        return {Lanes(s), Lanes(c)};
+      }
+    }
+    return {x.each([](T v) { return std::sin(v); }), x.each([](T v) { return std::cos(v); })};
+  }
   friend Lanes exp(const Lanes& x) {
     // Inside [lowest, highest] the packet exp is exact to an ulp and neither over- nor
     // underflows (and it keeps NaN).
@@ -174,18 +202,6 @@ class Lanes {
   }
 
  private:
-  Lanes sin_or_cos(bool cosine) const {
-    namespace in = Eigen::internal;
-    if constexpr (in::packet_traits<T>::HasSin && in::packet_traits<T>::HasCos) {
-      return Lanes(cosine ? in::pcos(packet_) : in::psin(packet_));
-    } else if constexpr (std::is_same_v<T, double> && size > 1) {
-      if (in::predux_max(in::pabs(packet_)) <= detail::reduced_argument_limit) {
-        return Lanes(detail::sin_or_cos_of_doubles(packet_, cosine));
-      }
-    }
-    return each([cosine](T v) { return cosine ? std::cos(v) : std::sin(v); });
-  }
-
   template <typename F>
   Lanes each(F&& f) const {
     alignas(alignof(Packet)) T values[size];
@@ -259,6 +275,22 @@ struct NumTraits<eigen_autodiff::Lanes<T>> : NumTraits<T> {
     MulCost = 1
   };
 };
+
+// sin and cos of an AutoDiffScalar over lanes need both functions of the value: computed from one
+// argument reduction.
+template <typename T, int Rows, int Options, int MaxRows, int MaxCols>
+AutoDiffScalar<Matrix<eigen_autodiff::Lanes<T>, Rows, 1, Options, MaxRows, MaxCols>> sin(
+    const AutoDiffScalar<Matrix<eigen_autodiff::Lanes<T>, Rows, 1, Options, MaxRows, MaxCols>>& x) {
+  const auto [s, c] = sin_and_cos(x.value());
+  return {s, x.derivatives() * c};
+}
+
+template <typename T, int Rows, int Options, int MaxRows, int MaxCols>
+AutoDiffScalar<Matrix<eigen_autodiff::Lanes<T>, Rows, 1, Options, MaxRows, MaxCols>> cos(
+    const AutoDiffScalar<Matrix<eigen_autodiff::Lanes<T>, Rows, 1, Options, MaxRows, MaxCols>>& x) {
+  const auto [s, c] = sin_and_cos(x.value());
+  return {c, x.derivatives() * -s};
+}
 
 // Eigen's abs multiplies the derivatives by the int +-1 that a branch on the value picks, which
 // nested AutoDiffScalars (no product with an int) and lanes (a mask, not a bool) cannot take;
