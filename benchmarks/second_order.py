@@ -4,7 +4,9 @@
 - ``ead.hvp`` w.r.t. W at 256x512x256 float32 against ``value_and_grad(wrt=("w",))`` (at most
   3x);
 - ``ead.hessian`` w.r.t. W against ``jax.jit(jax.hessian(loss))`` at 16x32x16 and 32x64x32,
-  both dtypes, compile time excluded (at least 5x faster), when JAX is installed.
+  both dtypes, compile time excluded (at least 5x faster), when JAX is installed;
+- ``ead.second_derivative`` per point, over 2^18 points in [-4, 4], for a few built-ins and a
+  traced swish (no promise: what the HVP's and the Hessian's elementwise pass costs).
 
 Prints the medians and the ratios; nothing is asserted (timings depend on the machine).
 
@@ -51,6 +53,19 @@ def main() -> None:
     print(f"| vjp(wrt=w,x) | {vjp * 1e3:.3f} ms | {vjp / both:.2f} | <= 1.10 |")
     print(f"| value_and_grad(wrt=w) | {w_only * 1e3:.3f} ms | 1 | |")
     print(f"| hvp(wrt=w) | {hvp * 1e3:.3f} ms | {hvp / w_only:.2f} | <= 3 |")
+
+    points = np.random.default_rng(0).uniform(-4, 4, 1 << 18)
+    print("\n| second_derivative | float32 ns/point | float64 ns/point |")
+    print("|---|---|---|")
+    activations: list[tuple[str, Any]] = [(n, n) for n in ("sin", "tanh", "sigmoid", "softplus")]
+    activations.append(("traced swish", lambda v: v * ead.sigmoid(v)))
+    for label, activation in activations:
+        per_point = []
+        for dtype in (np.float32, np.float64):
+            typed = points.astype(dtype)
+            step = lambda a=activation, p=typed: ead.second_derivative(a, p)  # noqa: E731
+            per_point.append(median(step, settings) / points.size)
+        print(f"| {label} | {per_point[0] * 1e9:.2f} | {per_point[1] * 1e9:.2f} |")
 
     try:
         import jax
