@@ -94,7 +94,8 @@ def digest_at(threads: int) -> str:
 
 
 def identical_for_any_thread_count() -> None:
-    """Reverse and forward modes, VJP, JVP and values on 1, 2, 8 and 16 threads: the same bits.
+    """Reverse and forward modes, VJP, JVP, values, HVP and Hessian on 1, 2, 8 and 16 threads:
+    the same bits.
 
     The shapes are large enough that every product is split into several blocks (more on more
     threads) and the elementwise work into several tasks, with partial last blocks.
@@ -118,6 +119,8 @@ def identical_for_any_thread_count() -> None:
                     parts += ead.vjp(x, w, activation, y_like, bias=b, wrt=("x", "w", "b"))
                     parts += ead.jvp(x, w, activation, [x, w], bias=b, wrt=("x", "w"))
                     parts.append(ead.forward(x, w, activation, bias=b))
+                    parts.append(ead.hvp(x, w, activation, w, bias=b, target=y_like))
+                    parts.append(ead.hessian(x, w, activation, "b", bias=b, target=y_like))
                 if batch < 300:  # forward mode costs N/16 passes: the smaller shape is enough
                     loss, grads = ead.value_and_grad(x, w, "sin", wrt=("w", "b"), mode="forward")
                     parts += [np.float64(loss), *grads]
