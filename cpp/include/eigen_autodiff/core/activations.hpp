@@ -315,6 +315,23 @@ template <typename P>
 P second_along(const SecondOrderAD<P>& y) {
   return y.derivatives()(0).derivatives()(0);
 }
+
+// f, f' and f'' from an evaluation at seeded_twice(x, 1), written at k of value, first and
+// second: the first `count` lanes of each over lanes, one number otherwise.
+template <typename P, typename T>
+void store_second_order(const SecondOrderAD<P>& y, T* value, T* first, T* second, Index k,
+                        Index count) {
+  if constexpr (is_lanes<P>::value) {
+    store_first(y.value().value(), value + k, count);
+    store_first(y.derivatives()(0).value(), first + k, count);
+    store_first(second_along(y), second + k, count);
+  } else {
+    static_cast<void>(count);
+    value[k] = y.value().value();
+    first[k] = y.derivatives()(0).value();
+    second[k] = second_along(y);
+  }
+}
 }  // namespace detail
 
 // Value, first and second derivative of an activation at each of n points, from nested
@@ -333,16 +350,12 @@ void second_derivative(const Act& activation, const T* x, T* value, T* first, T*
   if constexpr (detail::on_lanes<T, Act>) {
     detail::for_each_packet(x, n, [&](const Lanes<T>& in, Index start, Index count) {
       const SecondOrderAD<Lanes<T>> y = activation(detail::seeded_twice(in, Lanes<T>(T(1))));
-      detail::store_first(y.value().value(), value + start, count);
-      detail::store_first(y.derivatives()(0).value(), first + start, count);
-      detail::store_first(detail::second_along(y), second + start, count);
+      detail::store_second_order(y, value, first, second, start, count);
     });
   } else {
     for (Index k = 0; k < n; ++k) {
       const SecondOrderAD<T> y = activation(detail::seeded_twice(x[k], T(1)));
-      value[k] = y.value().value();
-      first[k] = y.derivatives()(0).value();
-      second[k] = detail::second_along(y);
+      detail::store_second_order(y, value, first, second, k, 1);
     }
   }
 }

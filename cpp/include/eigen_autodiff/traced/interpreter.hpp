@@ -475,15 +475,7 @@ template <typename T>
 void second_derivative(const TracedActivation& activation, const T* x, T* value, T* first,
                        T* second, Index n) {
   const auto take = [value, first, second](Index k, Index count, const auto& y) {
-    if constexpr (is_lanes<innermost_value_t<std::decay_t<decltype(y)>>>::value) {
-      detail::store_first(y.value().value(), value + k, count);
-      detail::store_first(y.derivatives()(0).value(), first + k, count);
-      detail::store_first(detail::second_along(y), second + k, count);
-    } else {
-      value[k] = y.value().value();
-      first[k] = y.derivatives()(0).value();
-      second[k] = detail::second_along(y);
-    }
+    detail::store_second_order(y, value, first, second, k, count);
   };
   if constexpr (has_lanes<T>) {
     if (runs_on_lanes<T>(*activation.program)) {
