@@ -145,28 +145,32 @@ class Lanes {
   friend Lanes sin(const Lanes& x) {
     if constexpr (Eigen::internal::packet_traits<T>::HasSin) {
       return Lanes(Eigen::internal::psin(x.packet_));
-    } else {
-      return sin_and_cos(x).first;
+    } else if constexpr (reduces_sin_and_cos) {
+      if (x.in_reduced_range()) {
+        return Lanes(detail::sin_and_cos_of_doubles(x.packet_).first);
+      }
     }
+    return x.each([](T v) { return std::sin(v); });
   }
   friend Lanes cos(const Lanes& x) {
     if constexpr (Eigen::internal::packet_traits<T>::HasCos) {
       return Lanes(Eigen::internal::pcos(x.packet_));
-    } else {
-      return sin_and_cos(x).second;
+    } else if constexpr (reduces_sin_and_cos) {
+      if (x.in_reduced_range()) {
+        return Lanes(detail::sin_and_cos_of_doubles(x.packet_).second);
+      }
     }
+    return x.each([](T v) { return std::cos(v); });
   }
+  // Both from one argument reduction where sin_and_cos_of_doubles serves; otherwise sin and cos.
   friend std::pair<Lanes, Lanes> sin_and_cos(const Lanes& x) {
-    namespace in = Eigen::internal;
-    if constexpr (in::packet_traits<T>::HasSin && in::packet_traits<T>::HasCos) {
-      return {Lanes(in::psin(x.packet_)), Lanes(in::pcos(x.packet_))};
-    } else if constexpr (std::is_same_v<T, double> && size > 1) {
-      if (in::predux_max(in::pabs(x.packet_)) <= detail::reduced_argument_limit) {
+    if constexpr (reduces_sin_and_cos) {
+      if (x.in_reduced_range()) {
         const auto [s, c] = detail::sin_and_cos_of_doubles(x.packet_);
         return {Lanes(s), Lanes(c)};
       }
     }
-    return {x.each([](T v) { return std::sin(v); }), x.each([](T v) { return std::cos(v); })};
+    return {sin(x), cos(x)};
   }
   friend Lanes exp(const Lanes& x) {
     // Inside [lowest, highest] the packet exp is exact to an ulp and neither over- nor
@@ -202,6 +206,15 @@ class Lanes {
   }
 
  private:
+  // Packets of doubles, for which Eigen 3.4 has no packet sin and cos: sin_and_cos_of_doubles.
+  static constexpr bool reduces_sin_and_cos =
+      std::is_same_v<T, double> && size > 1 && !Eigen::internal::packet_traits<T>::HasSin;
+
+  bool in_reduced_range() const {
+    namespace in = Eigen::internal;
+    return in::predux_max(in::pabs(packet_)) <= detail::reduced_argument_limit;
+  }
+
   template <typename F>
   Lanes each(F&& f) const {
     alignas(alignof(Packet)) T values[size];
