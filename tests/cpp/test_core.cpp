@@ -187,8 +187,28 @@ bool within_ulps(T a, T b, int ulps, T scale = 0) {
 // of s is many of its own.
 template <typename T>
 void lanes_match_one_point_at_a_time() {
-  std::vector<T> x = {T(0),   T(-0.0), T(1e-30), T(-1e-30), T(88.7), T(-88), T(-100),
-                      T(100), T(-745), T(-800),  T(709.9),  T(1e4),  T(-1e4)};
+  // First whole packets holding a NaN beside an argument out of a packet function's range, in
+  // every pair of lanes: the NaN must not hide it from the range checks.
+  std::vector<T> x;
+  constexpr int lanes = ead::Lanes<T>::size;
+  for (T beyond : {T(1e18), T(88.7), T(-88), T(-800), T(709.9), T(1e5), T(-2e5)}) {
+    for (int nan_lane = 0; nan_lane < lanes; ++nan_lane) {
+      for (int beyond_lane = 0; beyond_lane < lanes; ++beyond_lane) {
+        if (nan_lane != beyond_lane) {
+          for (int lane = 0; lane < lanes; ++lane) {
+            x.push_back(lane == nan_lane      ? std::numeric_limits<T>::quiet_NaN()
+                        : lane == beyond_lane ? beyond
+                                              : T(0.5));
+          }
+        }
+      }
+    }
+  }
+  const std::size_t whole_packets = x.size();
+  for (T v : {T(0), T(-0.0), T(1e-30), T(-1e-30), T(88.7), T(-88), T(-100), T(100), T(-745),
+              T(-800), T(709.9), T(1e4), T(-1e4)}) {
+    x.push_back(v);
+  }
   x.push_back(std::numeric_limits<T>::quiet_NaN());
   x.push_back(std::numeric_limits<T>::infinity());
   x.push_back(-std::numeric_limits<T>::infinity());
@@ -201,7 +221,7 @@ void lanes_match_one_point_at_a_time() {
     x.push_back(static_cast<T>(v));
   }
   std::uniform_real_distribution<double> wide(-1e5, 1e5);
-  while (x.size() < 403) {  // not a whole number of packets
+  while (x.size() < whole_packets + 403) {  // not a whole number of packets
     x.push_back(static_cast<T>(x.size() % 2 ? uniform(gen) : wide(gen)));
   }
   const auto n = static_cast<ead::Index>(x.size());

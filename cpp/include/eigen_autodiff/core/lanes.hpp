@@ -28,7 +28,7 @@ namespace detail {
 // split of pi/2: the first three have 33 bits, so q times each is exact for q < 2^20, with or
 // without FMA), and sin or cos of the rest, |r| <= pi/4, comes from Cephes' polynomials, about 1
 // ulp. The four parts hold pi/2 to 1e-48, so that near a zero of sin or cos, where the rest is as
-// small as 1e-17, it keeps its relative accuracy. Valid for |x| <= reduced_argument_limit; beyond,
+// small as 1e-17, it keeps its relative accuracy. Valid for |x| < reduced_argument_limit; beyond,
 // the caller goes to std::sin.
 inline constexpr double reduced_argument_limit = 1e5;
 
@@ -92,6 +92,9 @@ struct LaneMask {
   friend LaneMask operator!(const LaneMask& a) {
     return {Eigen::internal::pandnot(Eigen::internal::ptrue(a.bits), a.bits)};
   }
+  // Whether the comparison holds in some lane. A comparison with NaN is false, so a NaN lane cannot
+  // hide another lane from a range check, as it can from predux_min or predux_max.
+  friend bool any_of(const LaneMask& a) { return Eigen::internal::predux_any(a.bits); }
 };
 
 template <typename T>
@@ -177,8 +180,7 @@ class Lanes {
     // underflows (and it keeps NaN).
     constexpr T lowest = std::numeric_limits<T>::min_exponent10 * T(2.302585092994046) + 1;
     constexpr T highest = std::numeric_limits<T>::max_exponent10 * T(2.302585092994046) - 1;
-    if (Eigen::internal::predux_min(x.packet_) >= lowest &&
-        Eigen::internal::predux_max(x.packet_) <= highest) {
+    if (!any_of(x < Lanes(lowest) || Lanes(highest) < x)) {
       return Lanes(Eigen::internal::pexp(x.packet_));
     }
     return x.each([](T v) { return std::exp(v); });
@@ -211,8 +213,7 @@ class Lanes {
       std::is_same_v<T, double> && size > 1 && !Eigen::internal::packet_traits<T>::HasSin;
 
   bool in_reduced_range() const {
-    namespace in = Eigen::internal;
-    return in::predux_max(in::pabs(packet_)) <= detail::reduced_argument_limit;
+    return !any_of(Lanes(detail::reduced_argument_limit) <= abs(*this));
   }
 
   template <typename F>
