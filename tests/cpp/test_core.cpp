@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -255,6 +256,46 @@ void lanes_match_one_point_at_a_time() {
       CHECK(all_match);
     });
   }
+}
+
+// sin and cos of float lanes from one argument reduction are Eigen's psin and pcos bit for bit,
+// also at the reduction's range limit, beyond it, and at NaN and the infinities.
+void float_sin_and_cos_are_eigens() {
+  using Packet = ead::Lanes<float>::Packet;
+  constexpr int lanes = ead::Lanes<float>::size;
+  std::vector<float> x = {0.f,
+                          -0.f,
+                          1e-30f,
+                          0.785398f,
+                          1.5707964f,
+                          3.1415927f,
+                          1e4f,
+                          -1e4f,
+                          ead::detail::reduced_argument_limit<float>,
+                          std::nextafter(ead::detail::reduced_argument_limit<float>, 0.f),
+                          1e5f,
+                          2e5f,
+                          1e30f,
+                          std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::infinity()};
+  std::mt19937 gen(6);
+  std::uniform_real_distribution<float> wide(-7e4f, 7e4f);
+  std::uniform_real_distribution<float> narrow(-10.f, 10.f);
+  while (x.size() % lanes != 0 || x.size() < 4096) {
+    x.push_back(x.size() % 2 ? narrow(gen) : wide(gen));
+  }
+  bool all_same = true;
+  for (std::size_t k = 0; k < x.size(); k += lanes) {
+    const ead::Lanes<float> packet = ead::Lanes<float>::load(&x[k]);
+    const auto [s, c] = sin_and_cos(packet);
+    float ours[2][lanes], eigens[2][lanes];
+    s.store(ours[0]);
+    c.store(ours[1]);
+    Eigen::internal::pstoreu(eigens[0], Eigen::internal::psin<Packet>(packet.packet()));
+    Eigen::internal::pstoreu(eigens[1], Eigen::internal::pcos<Packet>(packet.packet()));
+    all_same = all_same && std::memcmp(ours, eigens, sizeof ours) == 0;
+  }
+  CHECK(all_same);
 }
 
 template <typename T>
@@ -633,6 +674,7 @@ int main() {
   activations_match_hand_written_derivatives<double>();
   lanes_match_one_point_at_a_time<float>();
   lanes_match_one_point_at_a_time<double>();
+  float_sin_and_cos_are_eigens();
   conventions_at_kinks<float>();
   conventions_at_kinks<double>();
   modes_vjp_jvp_and_jacobian_agree<float>();

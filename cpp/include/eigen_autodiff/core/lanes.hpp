@@ -8,7 +8,8 @@
 // exp(88.7f) = inf, exp(-88.f) = 0, exp(-800.) = 5.6e-309), so a packet holding such an argument
 // is computed by std::exp, element by element. Eigen 3.4 has no packet sin and cos for double:
 // they are computed here (sin_and_cos_of_doubles), and element by element by std::sin and std::cos
-// for arguments beyond its range.
+// for arguments beyond its range. sin and cos together, as an AutoDiffScalar's sin needs them, come
+// from one argument reduction for floats too (sin_and_cos_of_floats).
 #pragma once
 
 #include <cmath>
@@ -28,9 +29,10 @@ namespace detail {
 // split of pi/2: the first three have 33 bits, so q times each is exact for q < 2^20, with or
 // without FMA), and sin or cos of the rest, |r| <= pi/4, comes from Cephes' polynomials, about 1
 // ulp. The four parts hold pi/2 to 1e-48, so that near a zero of sin or cos, where the rest is as
-// small as 1e-17, it keeps its relative accuracy. Valid for |x| < reduced_argument_limit; beyond,
-// the caller goes to std::sin.
-inline constexpr double reduced_argument_limit = 1e5;
+// small as 1e-17, it keeps its relative accuracy. Valid for |x| < reduced_argument_limit<double>;
+// beyond, the caller goes to std::sin.
+template <typename T>
+inline constexpr T reduced_argument_limit = T(1e5);
 
 template <typename Packet>
 std::pair<Packet, Packet> sin_and_cos_of_doubles(const Packet& x) {
@@ -71,6 +73,66 @@ std::pair<Packet, Packet> sin_and_cos_of_doubles(const Packet& x) {
   // sin is odd, cos even.
   return {in::pselect(in::pcmp_lt(x, c(0)), in::pnegate(sin_ax), sin_ax),
           in_quadrant(in::padd(q, c(1)))};
+}
+
+// sin and cos of every lane of a packet of floats from one argument reduction. Eigen 3.4's psin
+// and pcos (psincos_float) each reduce the argument and evaluate both polynomials, then keep one;
+// this is the same computation, step by step, keeping both, so that the results are theirs bit for
+// bit. Valid where neither takes its slow path for huge arguments: |x| below cos's threshold, the
+// lower; beyond, the caller goes to psin and pcos.
+#if defined(EIGEN_VECTORIZE_FMA)
+template <>
+inline constexpr float reduced_argument_limit<float> = 71476.0625f;
+#else
+template <>
+inline constexpr float reduced_argument_limit<float> = 18838.f;
+#endif
+
+template <typename Packet>
+std::pair<Packet, Packet> sin_and_cos_of_floats(const Packet& x_in) {
+  namespace in = Eigen::internal;
+  using PacketI = typename in::unpacket_traits<Packet>::integer_packet;
+  const auto c = [](float v) { return in::pset1<Packet>(v); };
+  Packet x = in::pabs(x_in);
+  const Packet rounding_magic = c(12582912);  // 2^23 + 2^22: rounds to an integer in the low bits
+  Packet y_round = in::padd(in::pmul(x, c(0.636619746685028076171875f)), rounding_magic);
+  EIGEN_OPTIMIZATION_BARRIER(y_round)
+  const PacketI y_int = in::preinterpret<PacketI>(y_round);
+  const Packet y = in::psub(y_round, rounding_magic);
+#if defined(EIGEN_VECTORIZE_FMA)
+  x = in::pmadd(y, c(-1.57079601287841796875f), x);
+  x = in::pmadd(y, c(-3.1391647326017846353352069854736328125e-07f), x);
+  x = in::pmadd(y, c(-5.390302529957764765544681040410068817436695098876953125e-15f), x);
+#else
+  x = in::pmadd(y, c(-1.5703125f), x);
+  EIGEN_OPTIMIZATION_BARRIER(x)
+  x = in::pmadd(y, c(-0.000483989715576171875f), x);
+  EIGEN_OPTIMIZATION_BARRIER(x)
+  x = in::pmadd(y, c(1.62865035235881805419921875e-07f), x);
+  x = in::pmadd(y, c(5.5644315544167710640977020375430583953857421875e-11f), x);
+#endif
+  const Packet sign_mask = in::pset1frombits<Packet>(0x80000000u);
+  const Packet sin_sign = in::pand(
+      in::pxor(x_in, in::preinterpret<Packet>(in::plogical_shift_left<30>(y_int))), sign_mask);
+  const Packet cos_sign = in::pand(
+      in::preinterpret<Packet>(in::plogical_shift_left<30>(in::padd(y_int, in::pset1<PacketI>(1)))),
+      sign_mask);
+  const Packet even_quadrant = in::preinterpret<Packet>(
+      in::pcmp_eq(in::pand(y_int, in::pset1<PacketI>(1)), in::pzero(y_int)));
+  const Packet x2 = in::pmul(x, x);
+  Packet cos_poly = c(2.4372266125283204019069671630859375e-05f);
+  for (float coefficient :
+       {-0.00138865201734006404876708984375f, 0.041666619479656219482421875f, -0.5f, 1.f}) {
+    cos_poly = in::pmadd(cos_poly, x2, c(coefficient));
+  }
+  Packet sin_poly = c(-0.0001959234114083702898469196984621021329076029360294342041015625f);
+  for (float coefficient : {0.0083326873655616851693794799871284340042620897293090820312500000f,
+                            -0.1666666203982298255503735617821803316473960876464843750000000000f}) {
+    sin_poly = in::pmadd(sin_poly, x2, c(coefficient));
+  }
+  sin_poly = in::pmadd(in::pmul(sin_poly, x2), x, x);
+  return {in::pxor(in::pselect(even_quadrant, sin_poly, cos_poly), sin_sign),
+          in::pxor(in::pselect(even_quadrant, cos_poly, sin_poly), cos_sign)};
 }
 }  // namespace detail
 
@@ -150,7 +212,7 @@ class Lanes {
       return Lanes(Eigen::internal::psin(x.packet_));
     } else if constexpr (reduces_sin_and_cos) {
       if (x.in_reduced_range()) {
-        return Lanes(detail::sin_and_cos_of_doubles(x.packet_).first);
+        return Lanes(x.reduced_sin_and_cos().first);
       }
     }
     return x.each([](T v) { return std::sin(v); });
@@ -160,16 +222,17 @@ class Lanes {
       return Lanes(Eigen::internal::pcos(x.packet_));
     } else if constexpr (reduces_sin_and_cos) {
       if (x.in_reduced_range()) {
-        return Lanes(detail::sin_and_cos_of_doubles(x.packet_).second);
+        return Lanes(x.reduced_sin_and_cos().second);
       }
     }
     return x.each([](T v) { return std::cos(v); });
   }
-  // Both from one argument reduction where sin_and_cos_of_doubles serves; otherwise sin and cos.
+  // Both from one argument reduction where sin_and_cos_of_doubles or sin_and_cos_of_floats
+  // serves; otherwise sin and cos.
   friend std::pair<Lanes, Lanes> sin_and_cos(const Lanes& x) {
     if constexpr (reduces_sin_and_cos) {
       if (x.in_reduced_range()) {
-        const auto [s, c] = detail::sin_and_cos_of_doubles(x.packet_);
+        const auto [s, c] = x.reduced_sin_and_cos();
         return {Lanes(s), Lanes(c)};
       }
     }
@@ -208,12 +271,23 @@ class Lanes {
   }
 
  private:
-  // Packets of doubles, for which Eigen 3.4 has no packet sin and cos: sin_and_cos_of_doubles.
+  // Packets of doubles, for which Eigen 3.4 has no packet sin and cos (sin_and_cos_of_doubles),
+  // and packets of floats, whose psin and pcos are Eigen's psincos_float (sin_and_cos_of_floats).
   static constexpr bool reduces_sin_and_cos =
-      std::is_same_v<T, double> && size > 1 && !Eigen::internal::packet_traits<T>::HasSin;
+      size > 1 && ((std::is_same_v<T, double> && !Eigen::internal::packet_traits<T>::HasSin) ||
+                   (std::is_same_v<T, float> && Eigen::internal::packet_traits<T>::HasSin &&
+                    Eigen::internal::packet_traits<T>::HasCos));
 
   bool in_reduced_range() const {
-    return !any_of(Lanes(detail::reduced_argument_limit) <= abs(*this));
+    return !any_of(Lanes(detail::reduced_argument_limit<T>) <= abs(*this));
+  }
+
+  std::pair<Packet, Packet> reduced_sin_and_cos() const {
+    if constexpr (std::is_same_v<T, double>) {
+      return detail::sin_and_cos_of_doubles(packet_);
+    } else {
+      return detail::sin_and_cos_of_floats(packet_);
+    }
   }
 
   template <typename F>
