@@ -32,7 +32,7 @@ template <typename T>
 using CArray = py::array_t<T, py::array::c_style>;
 
 // A new C-contiguous array whose data starts on a boundary of Eigen's largest packet (see
-// AlignedVector in types.hpp): NumPy aligns to 16 bytes only, and products written into
+// ScratchBuffer in core/scratch.hpp): NumPy aligns to 16 bytes only, and products written into
 // differently aligned outputs can differ in the last bit. It is a view into a slightly larger
 // array, which it keeps alive. Its memory is NumPy's: NumPy's allocator asks for huge pages for
 // large arrays, where a fresh malloc'd block costs a page fault per 4 KiB (a 2048 x 2048

@@ -2,6 +2,7 @@
 // assertions turned into exceptions, argument checks, and forward mode against reverse mode.
 #include "eigen_autodiff/article/forward_dynamic.hpp"
 #include "eigen_autodiff/core/products.hpp"
+#include "eigen_autodiff/core/scratch.hpp"
 #include "eigen_autodiff/fast/forward.hpp"
 #include "eigen_autodiff/fast/jacobian.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -296,6 +298,36 @@ void float_sin_and_cos_are_eigens() {
     all_same = all_same && std::memcmp(ours, eigens, sizeof ours) == 0;
   }
   CHECK(all_same);
+}
+
+// A scratch block given back is taken again by the next request it fits, two in use at once are
+// distinct, and the kept blocks stay within their limits; one above them is not kept.
+template <typename T>
+void scratch_buffers_are_kept_within_limits() {
+  using Scratch = ead::ScratchBuffer<T>;
+  const T* taken[2];
+  {
+    Scratch a(1000);
+    Scratch b(1000);
+    taken[0] = a.data();
+    taken[1] = b.data();
+    CHECK(a.data() != b.data());
+    CHECK(reinterpret_cast<std::uintptr_t>(a.data()) % EIGEN_MAX_ALIGN_BYTES == 0);
+    std::fill_n(a.data(), a.size(), T(1));
+  }
+  {
+    Scratch c(500);
+    CHECK(c.data() == taken[0] || c.data() == taken[1]);
+  }
+  {
+    Scratch too_large(ead::kept_scratch_bytes / sizeof(T) + 1);
+  }
+  CHECK(Scratch::kept_bytes() <= ead::kept_scratch_bytes);
+  for (std::size_t k = 1; k <= 2 * ead::kept_scratch_blocks; ++k) {
+    Scratch s(k * (std::size_t{1} << 18) / sizeof(T));  // k quarter-MiB
+  }
+  CHECK(Scratch::kept_bytes() <= ead::kept_scratch_bytes);
+  CHECK(Scratch::kept_bytes() > 0);
 }
 
 template <typename T>
@@ -675,6 +707,8 @@ int main() {
   lanes_match_one_point_at_a_time<float>();
   lanes_match_one_point_at_a_time<double>();
   float_sin_and_cos_are_eigens();
+  scratch_buffers_are_kept_within_limits<float>();
+  scratch_buffers_are_kept_within_limits<double>();
   conventions_at_kinks<float>();
   conventions_at_kinks<double>();
   modes_vjp_jvp_and_jacobian_agree<float>();

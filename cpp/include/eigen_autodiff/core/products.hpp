@@ -18,6 +18,7 @@
 
 #include "eigen_autodiff/core/checks.hpp"
 #include "eigen_autodiff/core/parallel.hpp"
+#include "eigen_autodiff/core/scratch.hpp"
 
 namespace eigen_autodiff {
 
@@ -45,33 +46,38 @@ inline Index ceil_div(Index a, Index b) { return (a + b - 1) / b; }
 
 // Eigen's GEMM packs panels of both operands into buffers it allocates for every product, and at
 // a few hundred KiB each they come back from the system as fresh pages on every call: measured,
-// the page faults took 40% of a 256x512x256 float64 gradient. These buffers are kept, one pair per
-// thread and scalar type, for the thread's lifetime (a few MiB at most: the blocking sizes follow
-// the caches, not the matrices).
+// the page faults took 40% of a 256x512x256 float64 gradient. These buffers are the thread's kept
+// scratch blocks instead (a few MiB at most: the blocking sizes follow the caches, not the
+// matrices).
 template <typename T>
 class ReusedBlocking : public Eigen::internal::level3_blocking<T, T> {
  public:
   // For a row-major C of rows x cols, which Eigen computes as the column-major C^T: the blocking
   // Eigen's own product would choose (gemm_blocking_space for one thread).
-  ReusedBlocking(Index rows, Index cols, Index depth) {
-    this->m_mc = cols;
-    this->m_nc = rows;
-    this->m_kc = depth;
-    Eigen::internal::computeProductBlockingSizes<T, T, 1>(this->m_kc, this->m_mc, this->m_nc,
-                                                          Index{1});
-    this->m_blockA = buffer(0, this->m_mc * this->m_kc);
-    this->m_blockB = buffer(1, this->m_kc * this->m_nc);
-  }
+  ReusedBlocking(Index rows, Index cols, Index depth)
+      : ReusedBlocking(blocking_sizes(rows, cols, depth)) {}
 
  private:
-  static T* buffer(int which, Index size) {
-    thread_local AlignedVector<T> buffers[2];
-    AlignedVector<T>& kept = buffers[which];
-    if (static_cast<Index>(kept.size()) < size) {
-      kept = AlignedVector<T>(static_cast<std::size_t>(size));
-    }
-    return kept.data();
+  struct Sizes {
+    Index mc, nc, kc;
+  };
+  static Sizes blocking_sizes(Index rows, Index cols, Index depth) {
+    Sizes sizes{cols, rows, depth};
+    Eigen::internal::computeProductBlockingSizes<T, T, 1>(sizes.kc, sizes.mc, sizes.nc, Index{1});
+    return sizes;
   }
+  explicit ReusedBlocking(const Sizes& sizes)
+      : block_a_(static_cast<std::size_t>(sizes.mc * sizes.kc)),
+        block_b_(static_cast<std::size_t>(sizes.kc * sizes.nc)) {
+    this->m_mc = sizes.mc;
+    this->m_nc = sizes.nc;
+    this->m_kc = sizes.kc;
+    this->m_blockA = block_a_.data();
+    this->m_blockB = block_b_.data();
+  }
+
+  ScratchBuffer<T> block_a_;
+  ScratchBuffer<T> block_b_;
 };
 
 // res += op(lhs) . op(rhs) for a row-major res of rows x cols, by Eigen's GEMM (the kernels of

@@ -1,8 +1,6 @@
 // Names for the tensor and AutoDiffScalar types the library works with.
 #pragma once
 
-#include <vector>
-
 #include "eigen_autodiff/core/eigen_setup.hpp"
 
 namespace eigen_autodiff {
@@ -16,13 +14,6 @@ template <typename T>
 using MatrixView = Eigen::TensorMap<RowMajorTensor<T>>;
 template <typename T>
 using ConstMatrixView = Eigen::TensorMap<const RowMajorTensor<T>>;
-
-// A buffer that a product writes into, aligned for Eigen's largest packet. Eigen's vectorised
-// loops handle the entries before the first aligned address one at a time, and those are rounded
-// differently (no fused multiply-add): in a buffer of varying alignment the same product could
-// differ in the last bit from one call to the next.
-template <typename T>
-using AlignedVector = std::vector<T, Eigen::aligned_allocator<T>>;
 
 // The article's AD scalar: one derivative per seeded parameter, sized at run time.
 template <typename T>

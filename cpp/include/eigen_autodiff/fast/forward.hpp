@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "eigen_autodiff/core/dense_layer.hpp"
+#include "eigen_autodiff/core/scratch.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
 
 namespace eigen_autodiff {
@@ -95,18 +96,16 @@ void seed_x_row(const T* x_row, const ChunkTask& task, FixedAD<T, K>* seeded) {
   }
 }
 
-// Replaces each z by act(z) and returns act'(z), computed once for all the passes.
+// Replaces each z by act(z) and writes act'(z) to slope, computed once for all the passes.
 template <typename T, typename Device, typename Act>
-AlignedVector<T> activation_in_place(const Device& device, const Act& activation, T* z, Index n) {
-  AlignedVector<T> slope(static_cast<std::size_t>(n));
+void activation_in_place(const Device& device, const Act& activation, T* z, T* slope, Index n) {
   for_each_block(device, n, [&](Index, Index first, Index last) {
     for_each_slice(activation, z, first, last,
                    [&](Index start, Index count, const T* value, const T* derivative) {
                      std::copy(value, value + count, z + start);
-                     std::copy(derivative, derivative + count, slope.data() + start);
+                     std::copy(derivative, derivative + count, slope + start);
                    });
   });
-  return slope;
 }
 
 }  // namespace detail
@@ -194,9 +193,10 @@ double value_and_grad_forward(const Device& device, const DenseLayer<T>& layer,
   const Index batch = layer.batch();
   const Index inputs = layer.inputs();
   const Index outputs = layer.outputs();
-  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
+  ScratchBuffer<T> z(static_cast<std::size_t>(batch * outputs));
   pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
-  AlignedVector<T> dz(z);
+  ScratchBuffer<T> dz(z.size());
+  std::copy_n(z.data(), z.size(), dz.data());
   const double value =
       loss_and_output_gradient(device, activation, loss, MatrixView<T>(dz.data(), batch, outputs));
   if (grads.db != nullptr) {
@@ -207,8 +207,8 @@ double value_and_grad_forward(const Device& device, const DenseLayer<T>& layer,
   };
   const T scale = static_cast<T>(loss.scale);
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
-  const AlignedVector<T> slope =
-      detail::activation_in_place(device, activation, z.data(), batch * outputs);
+  ScratchBuffer<T> slope(z.size());
+  detail::activation_in_place(device, activation, z.data(), slope.data(), batch * outputs);
   const T* y = z.data();
 
   if (grads.dw != nullptr) {

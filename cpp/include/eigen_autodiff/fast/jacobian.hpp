@@ -35,7 +35,7 @@ void layer_jacobian(const Device& device, const DenseLayer<T>& layer, const Act&
   const Index size = parameter_size(layer, wrt);
   check_buffer(out, batch * outputs * size, "layer_jacobian: out");
   std::fill(out, out + batch * outputs * size, T(0));
-  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
+  ScratchBuffer<T> z(static_cast<std::size_t>(batch * outputs));
   pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
   if (wrt == ForwardWrt::b) {
     // b[j] reaches Y[:, j] only: one seeded slot, dY[b, j]/db[j] = act'(Z[b, j]).
@@ -50,8 +50,8 @@ void layer_jacobian(const Device& device, const DenseLayer<T>& layer, const Act&
     return;
   }
   const auto tasks = detail::chunk_tasks(inputs, batch, K);
-  const AlignedVector<T> slope =
-      detail::activation_in_place(device, activation, z.data(), batch * outputs);
+  ScratchBuffer<T> slope(z.size());
+  detail::activation_in_place(device, activation, z.data(), slope.data(), batch * outputs);
   for_each_output_tangent<K>(device, layer.x, layer.w, z.data(), slope.data(), wrt, tasks,
                              [&](Index task, Index b, Index j, const FixedAD<T, K>& y) {
                                const detail::ChunkTask chunk = tasks[task];

@@ -10,6 +10,7 @@
 
 #include "eigen_autodiff/core/activations.hpp"
 #include "eigen_autodiff/core/dense_layer.hpp"
+#include "eigen_autodiff/core/scratch.hpp"
 
 namespace eigen_autodiff {
 
@@ -174,7 +175,7 @@ template <typename T, typename Device, typename Act>
 double value_and_grad_reverse(const Device& device, const DenseLayer<T>& layer,
                               const Act& activation, const SquaredError<T>& loss,
                               const LayerGradients<T>& grads) {
-  AlignedVector<T> workspace(static_cast<std::size_t>(layer.batch() * layer.outputs()));
+  ScratchBuffer<T> workspace(static_cast<std::size_t>(layer.batch() * layer.outputs()));
   MatrixView<T> g(workspace.data(), layer.batch(), layer.outputs());
   pre_activations(device, layer, g);
   const double value = loss_and_output_gradient(device, activation, loss, g);
@@ -191,7 +192,7 @@ void layer_vjp(const Device& device, const DenseLayer<T>& layer, const Act& acti
                const T* cotangent, const LayerGradients<T>& grads) {
   const Index size = layer.batch() * layer.outputs();
   check_buffer(cotangent, size, "layer_vjp: cotangent");
-  AlignedVector<T> workspace(static_cast<std::size_t>(size));
+  ScratchBuffer<T> workspace(static_cast<std::size_t>(size));
   MatrixView<T> g(workspace.data(), layer.batch(), layer.outputs());
   pre_activations(device, layer, g);
   cotangent_to_pre_activations(device, activation, cotangent, g);
@@ -218,7 +219,7 @@ void layer_jvp(const Device& device, const DenseLayer<T>& layer, const Act& acti
   }
   add_to_rows(device, tb, dy);
   if (tw != nullptr) {
-    AlignedVector<T> product(static_cast<std::size_t>(batch * outputs));
+    ScratchBuffer<T> product(static_cast<std::size_t>(batch * outputs));
     contract_into(device, layer.x, ConstMatrixView<T>(tw, layer.inputs(), outputs),
                   MatrixView<T>(product.data(), batch, outputs));
     for (Index k = 0; k < batch * outputs; ++k) {

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "eigen_autodiff/core/scratch.hpp"
 #include "eigen_autodiff/fast/jacobian.hpp"
 #include "eigen_autodiff/fast/reverse.hpp"
 
@@ -78,8 +79,8 @@ void hessian_vector_product(const Device& device, const DenseLayer<T>& layer, co
   const Index outputs = layer.outputs();
   check_buffer(v, parameter_size(layer, wrt), "hessian_vector_product: vector");
   check_buffer(out, parameter_size(layer, wrt), "hessian_vector_product: out");
-  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
-  AlignedVector<T> dz(z.size());
+  ScratchBuffer<T> z(static_cast<std::size_t>(batch * outputs));
+  ScratchBuffer<T> dz(z.size());
   MatrixView<T> dz_view(dz.data(), batch, outputs);
   pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
   switch (wrt) {
@@ -116,8 +117,9 @@ void hessian(const Device& device, const DenseLayer<T>& layer, const Act& activa
   const Index size = parameter_size(layer, wrt);
   check_buffer(out, size * size, "hessian: out");
   std::fill(out, out + size * size, T(0));
-  AlignedVector<T> z(static_cast<std::size_t>(batch * outputs));
-  AlignedVector<T> c(z.size(), T(1));
+  ScratchBuffer<T> z(static_cast<std::size_t>(batch * outputs));
+  ScratchBuffer<T> c(z.size());
+  std::fill_n(c.data(), c.size(), T(1));
   pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
   detail::loss_term_second_along(device, activation, loss, z.data(), c.data(), z.size());
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -183,8 +185,8 @@ void layer_vjp_of_vjp(const Device& device, const DenseLayer<T>& layer, const Ac
   const Index outputs = layer.outputs();
   const Index size = batch * outputs;
   check_buffer(cotangent, size, "layer_vjp_of_vjp: cotangent");
-  AlignedVector<T> z(static_cast<std::size_t>(size));
-  AlignedVector<T> first(z.size()), second(z.size()), r(z.size()), g(z.size());
+  ScratchBuffer<T> z(static_cast<std::size_t>(size));
+  ScratchBuffer<T> first(z.size()), second(z.size()), r(z.size()), g(z.size());
   MatrixView<T> r_view(r.data(), batch, outputs);
   pre_activations(device, layer, MatrixView<T>(z.data(), batch, outputs));
   // R = gx.W + X.gw + gb.
@@ -194,7 +196,7 @@ void layer_vjp_of_vjp(const Device& device, const DenseLayer<T>& layer, const Ac
     r_view.setZero();
   }
   if (gw != nullptr) {
-    AlignedVector<T> product(z.size());
+    ScratchBuffer<T> product(z.size());
     contract_into(device, layer.x, ConstMatrixView<T>(gw, inputs, outputs),
                   MatrixView<T>(product.data(), batch, outputs));
     for (Index k = 0; k < size; ++k) {
@@ -219,7 +221,7 @@ void layer_vjp_of_vjp(const Device& device, const DenseLayer<T>& layer, const Ac
   const ConstMatrixView<T> g_view(g.data(), batch, outputs);
   backward_products(device, layer, z_bar, {grads.dx, grads.dw, grads.db});
   if (grads.dx != nullptr && gw != nullptr) {
-    AlignedVector<T> product(static_cast<std::size_t>(batch * inputs));
+    ScratchBuffer<T> product(static_cast<std::size_t>(batch * inputs));
     contract(device, g_view, ConstMatrixView<T>(gw, inputs, outputs), Transpose::b,
              MatrixView<T>(product.data(), batch, inputs));
     for (Index k = 0; k < batch * inputs; ++k) {
@@ -227,7 +229,7 @@ void layer_vjp_of_vjp(const Device& device, const DenseLayer<T>& layer, const Ac
     }
   }
   if (grads.dw != nullptr && gx != nullptr) {
-    AlignedVector<T> product(static_cast<std::size_t>(inputs * outputs));
+    ScratchBuffer<T> product(static_cast<std::size_t>(inputs * outputs));
     contract(device, ConstMatrixView<T>(gx, batch, inputs), g_view, Transpose::a,
              MatrixView<T>(product.data(), inputs, outputs));
     for (Index k = 0; k < inputs * outputs; ++k) {
