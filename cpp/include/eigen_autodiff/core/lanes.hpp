@@ -253,6 +253,10 @@ class Lanes {
   friend Lanes log1p(const Lanes& x) {
     if constexpr (Eigen::internal::packet_traits<T>::HasLog1p) {
       return Lanes(Eigen::internal::plog1p(x.packet_));
+    } else if constexpr (Eigen::internal::packet_traits<T>::HasLog && size > 1) {
+      // Eigen 3.4 has a packet log but no log1p for double: the formula its plog1p uses for
+      // float (Kahan's, x log(1 + x) / ((1 + x) - 1)).
+      return Lanes(Eigen::internal::generic_plog1p(x.packet_));
     } else {
       return x.each([](T v) { return std::log1p(v); });
     }
