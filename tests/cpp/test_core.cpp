@@ -471,19 +471,24 @@ void second_order_is_consistent() {
   CHECK_CLOSE(second, s * (1 - s) * (1 - 2 * s), 10 * tolerance<T>());
 }
 
-// The three products, in the calling thread (dense product) and on two threads (Tensor
-// contraction), against a plain triple loop.
 // Every product, on 1, 2, 8 and 16 threads (the last two on a pool of 2: the grid follows the
 // device's thread count, not the cores), matches a plain loop and is the same to the last bit for
-// every thread count. The large shape is split into a grid of several blocks whose last row and
-// column of blocks are partial.
+// every thread count. The shapes: Eigen's coefficient loop (3x2x3); small_product with partial
+// tiles and columns in every direction (7x5x9, 37x41x53) and at its limit (64x64x64); Eigen's GEMM
+// in one block just beyond it (65x64x64), and on a grid of several blocks whose last row and
+// column of blocks are partial (300x250x200).
 template <typename T>
 void contractions_match_a_plain_loop() {
   std::mt19937 gen(3);
   Eigen::ThreadPool pool(2);
   const Eigen::ThreadPoolDevice one_thread(&pool, 1), two(&pool, 2), eight(&pool, 8),
       sixteen(&pool, 16);
-  for (const auto& [p, q, r] : {std::array<ead::Index, 3>{7, 5, 9}, {300, 250, 200}}) {
+  for (const auto& [p, q, r] : {std::array<ead::Index, 3>{3, 2, 3},
+                                {7, 5, 9},
+                                {37, 41, 53},
+                                {64, 64, 64},
+                                {65, 64, 64},
+                                {300, 250, 200}}) {
     const auto a = random_tensor<T>(gen, p, q);  // used as a (p x q) and as a^T (q x p)
     const auto b = random_tensor<T>(gen, q, r);
     const auto bt = random_tensor<T>(gen, r, q);
@@ -526,9 +531,10 @@ void contractions_match_a_plain_loop() {
         }
       }
       CHECK(all_close);
-      std::vector<T> wrong(p * p);
-      CHECK_THROWS(std::invalid_argument, ead::contract(*device, av, bv, ead::Transpose::none,
-                                                        ead::MatrixView<T>(wrong.data(), p, p)));
+      std::vector<T> wrong(p * (r + 1));
+      CHECK_THROWS(std::invalid_argument,
+                   ead::contract(*device, av, bv, ead::Transpose::none,
+                                 ead::MatrixView<T>(wrong.data(), p, r + 1)));
     }
   }
 }

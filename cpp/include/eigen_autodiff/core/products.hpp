@@ -1,5 +1,6 @@
 // The three matrix products of the layer, C = op(A) . op(B) on row-major views: Eigen's dense
-// GEMM, the output split into a grid of blocks that run as tasks on the device's threads.
+// GEMM, the output split into a grid of blocks that run as tasks on the device's threads, and
+// below small_product_max_multiply_adds one small_product in the calling thread.
 //
 // Why a grid of single-threaded GEMMs and not the Tensor contraction on the pool: measured on
 // this project's 2-core machine, it runs at the dense GEMM's speed on each core (345 GFLOP/s
@@ -19,6 +20,7 @@
 #include "eigen_autodiff/core/checks.hpp"
 #include "eigen_autodiff/core/parallel.hpp"
 #include "eigen_autodiff/core/scratch.hpp"
+#include "eigen_autodiff/core/small_products.hpp"
 
 namespace eigen_autodiff {
 
@@ -142,6 +144,27 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
   }
   if (inner == 0) {
     c.setZero();
+    return;
+  }
+  // Decided by the shape alone, so that the result is the same for any thread count.
+  if (!detail::not_a_gemm(rows, cols, inner) &&
+      static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) <=
+          small_product_max_multiply_adds) {
+    switch (op) {
+      case Transpose::none:
+        small_product(rows, cols, inner, a.data(), inner, Index{1}, b.data(), cols, c.data(), cols);
+        break;
+      case Transpose::a:  // A is inner x rows
+        small_product(rows, cols, inner, a.data(), Index{1}, rows, b.data(), cols, c.data(), cols);
+        break;
+      case Transpose::b: {  // B is cols x inner
+        ScratchBuffer<T> b_transposed(static_cast<std::size_t>(inner * cols));
+        detail::transpose_into(cols, inner, b.data(), b_transposed.data());
+        small_product(rows, cols, inner, a.data(), inner, Index{1}, b_transposed.data(), cols,
+                      c.data(), cols);
+        break;
+      }
+    }
     return;
   }
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
