@@ -58,6 +58,8 @@ using Serial = Eigen::DefaultDevice;
   template void ead::cotangent_to_pre_activations(const Pool&, const Sin&, const T*,              \
                                                   ead::MatrixView<T>);                            \
   template void ead::column_sums(const Pool&, ead::ConstMatrixView<T>, T*);                       \
+  template void ead::small_product(ead::Index, ead::Index, ead::Index, const T*, ead::Index,      \
+                                   ead::Index, const T*, ead::Index, T*, ead::Index);             \
   template void ead::backward_products(const Pool&, const ead::DenseLayer<T>&,                    \
                                        ead::ConstMatrixView<T>, const ead::LayerGradients<T>&);   \
   template double ead::value_and_grad_reverse(const Serial&, const ead::DenseLayer<T>&,           \

@@ -17,7 +17,9 @@ namespace eigen_autodiff {
 
 // Up to this many multiply-adds (64x64x64) a product runs here. Measured: faster than Eigen's
 // GEMM up to it for both dtypes with AVX-512, AVX2 and SSE2, and not always beyond it (float64
-// 64x128x64 with AVX2 lost 6%).
+// 64x128x64 with AVX2 lost 6%). It also bounds the buffers: with at least 2 rows and 2 columns
+// (fewer is a matrix-vector product, left to Eigen), a transposed B holds at most 2^17 elements,
+// and the padded last columns at most 2^16 packets each of B and C (4 MiB with AVX-512).
 inline constexpr double small_product_max_multiply_adds = 1 << 18;
 
 namespace detail {
