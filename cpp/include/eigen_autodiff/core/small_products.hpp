@@ -95,7 +95,17 @@ void transpose_into(Index rows, Index cols, const T* in, T* out) {
   const Index block_cols = cols / size * size;
   for (Index i = 0; i < block_rows; i += size) {
     for (Index j = 0; j < block_cols; j += size) {
+#if defined(__GNUC__)
+// A packet type such as __m512 as a template argument drops its alignment attribute, which GCC
+// warns about; PacketBlock only holds packets, and Eigen silences the same warning in its own
+// headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
       internal::PacketBlock<Packet, size> block;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
       for (int r = 0; r < size; ++r) {
         block.packet[r] = internal::ploadu<Packet>(in + (i + r) * cols + j);
       }
