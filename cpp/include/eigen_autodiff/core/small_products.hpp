@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "eigen_autodiff/core/lanes.hpp"
 #include "eigen_autodiff/core/scratch.hpp"
 #include "eigen_autodiff/core/types.hpp"
 
@@ -24,11 +25,6 @@ inline constexpr double small_product_max_multiply_adds = 1 << 18;
 
 namespace detail {
 
-template <typename T>
-using FullPacket = typename Eigen::internal::packet_traits<T>::type;
-template <typename T>
-inline constexpr int full_packet_size = Eigen::internal::unpacket_traits<FullPacket<T>>::size;
-
 // Rows of C per tile, with 2 packets per row: 16 accumulators with 32 registers, 12 with 16 (a
 // tile needs 3 more for B's two packets and A's broadcast).
 inline constexpr int small_product_tile_rows = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 8 : 6;
@@ -40,8 +36,8 @@ EIGEN_ALWAYS_INLINE void product_tile(Index depth, const T* a, Index a_row_strid
                                       Index a_depth_stride, const T* b, Index b_stride, T* c,
                                       Index c_stride) {
   namespace internal = Eigen::internal;
-  using Packet = FullPacket<T>;
-  constexpr int size = full_packet_size<T>;
+  using Packet = typename Lanes<T>::Packet;
+  constexpr int size = Lanes<T>::size;
   Packet sums[Rows][Packets];
   for (int r = 0; r < Rows; ++r) {
     for (int p = 0; p < Packets; ++p) {
@@ -89,8 +85,8 @@ void product_columns(Index rows, Index depth, const T* a, Index a_row_stride, In
 template <typename T>
 void transpose_into(Index rows, Index cols, const T* in, T* out) {
   namespace internal = Eigen::internal;
-  using Packet = FullPacket<T>;
-  constexpr int size = full_packet_size<T>;
+  using Packet = typename Lanes<T>::Packet;
+  constexpr int size = Lanes<T>::size;
   const Index block_rows = rows / size * size;
   const Index block_cols = cols / size * size;
   for (Index i = 0; i < block_rows; i += size) {
@@ -129,7 +125,7 @@ void transpose_into(Index rows, Index cols, const T* in, T* out) {
 template <typename T>
 void small_product(Index rows, Index cols, Index depth, const T* a, Index a_row_stride,
                    Index a_depth_stride, const T* b, Index b_stride, T* c, Index c_stride) {
-  constexpr int size = detail::full_packet_size<T>;
+  constexpr int size = Lanes<T>::size;
   Index col = 0;
   for (; col + 2 * size <= cols; col += 2 * size) {
     detail::product_columns<T, 2>(rows, depth, a, a_row_stride, a_depth_stride, b + col, b_stride,
