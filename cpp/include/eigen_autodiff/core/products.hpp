@@ -46,6 +46,11 @@ struct ProductGrid {
 namespace detail {
 inline Index ceil_div(Index a, Index b) { return (a + b - 1) / b; }
 
+// As a double, like the thresholds it is compared with: no shape overflows it.
+inline double multiply_adds(Index rows, Index cols, Index inner) {
+  return static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner);
+}
+
 // Eigen's GEMM packs panels of both operands into buffers it allocates for every product, and at
 // a few hundred KiB each they come back from the system as fresh pages on every call: measured,
 // the page faults took 40% of a 256x512x256 float64 gradient. These buffers are the thread's kept
@@ -108,8 +113,7 @@ inline bool not_a_gemm(Index rows, Index cols, Index depth) {
 // block), more when blocks would exceed block_max_multiply_adds; rows are split before columns,
 // since a block of fewer rows repacks only B, and at finer edges.
 inline ProductGrid product_grid(Index rows, Index cols, Index inner, Index threads) {
-  const double work =
-      static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner);
+  const double work = detail::multiply_adds(rows, cols, inner);
   const double by_threads = std::min(static_cast<double>(threads), work / block_min_multiply_adds);
   const auto wanted = static_cast<Index>(
       std::max({1.0, std::floor(by_threads), std::ceil(work / block_max_multiply_adds)}));
@@ -148,8 +152,7 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
   }
   // Decided by the shape alone, so that the result is the same for any thread count.
   if (!detail::not_a_gemm(rows, cols, inner) &&
-      static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) <=
-          small_product_max_multiply_adds) {
+      detail::multiply_adds(rows, cols, inner) <= small_product_max_multiply_adds) {
     switch (op) {
       case Transpose::none:
         small_product(rows, cols, inner, a.data(), inner, Index{1}, b.data(), cols, c.data(), cols);
