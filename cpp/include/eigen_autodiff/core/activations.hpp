@@ -66,7 +66,8 @@ struct Tanh {
       // On nested AutoDiffScalars the value is itself an AutoDiffScalar, which gets this same
       // derivative: the second derivative differentiates it (Eigen's own would need cosh).
       const T t = (*this)(v);
-      const auto small = abs(innermost_value_of(v)) < 1;
+      // Below 0.625, where t^2 < 1/3, 1 - t^2 magnifies t's rounding error at most once.
+      const auto small = abs(innermost_value_of(v)) < 0.625;
       if constexpr (is_lanes<innermost_value_t<S>>::value) {
         // Both formulas, each lane taking its own.
         return with_derivative(x, t, where(small, T(constant<T>(1) - t * t), tail_slope(v)));
