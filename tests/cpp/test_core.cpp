@@ -296,7 +296,7 @@ void double_tanh_on_lanes_is_accurate() {
   }
   bool all_match = true;
   for (std::size_t k = 0; k < x.size(); k += Lanes::size) {
-    alignas(alignof(Lanes::Packet)) double result[Lanes::size];
+    double result[Lanes::size];
     tanh(Lanes::load(&x[k])).store(result);
     for (int lane = 0; lane < Lanes::size; ++lane) {
       if (!within_ulps(result[lane], std::tanh(x[k + lane]), 3)) {
