@@ -14,10 +14,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -753,6 +755,57 @@ void parallel_for_shares_the_device_threads() {
   CHECK(caught == "task 5");
 }
 
+// A failure is destroyed in the thread that called parallel_for, even when a pool thread takes
+// the call's tasks only after the call has returned. The interrupt check's exception (pybind11's
+// error_already_set) takes the GIL in its destructor, which a pool thread must not do: at
+// Python's exit that ended the process ("terminate called without an active exception").
+void failures_are_destroyed_in_the_calling_thread() {
+  struct Failure {
+    std::thread::id caller;
+    std::atomic<int>* destroyed_elsewhere;
+    ~Failure() {
+      if (std::this_thread::get_id() != caller) {
+        ++*destroyed_elsewhere;
+      }
+    }
+  };
+  std::atomic<int> destroyed_elsewhere{0};
+  int caught = 0;
+  {
+    Eigen::ThreadPool pool(1);
+    const Eigen::ThreadPoolDevice device(&pool, 2);
+    // The pool's one thread is busy until the call has returned: the call's tasks wait for it.
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool busy = false;
+    bool released = false;
+    pool.Schedule([&] {
+      std::unique_lock<std::mutex> lock(mutex);
+      busy = true;
+      changed.notify_all();
+      changed.wait(lock, [&] { return released; });
+    });
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      changed.wait(lock, [&] { return busy; });
+    }
+    try {
+      ead::parallel_for(device, 2, [&](ead::Index) {
+        throw Failure{std::this_thread::get_id(), &destroyed_elsewhere};
+      });
+    } catch (const Failure&) {
+      ++caught;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      released = true;
+      changed.notify_all();
+    }
+  }  // the pool's thread runs what was queued, then is joined
+  CHECK(caught == 1);
+  CHECK(destroyed_elsewhere.load() == 0);
+}
+
 }  // namespace
 
 int main() {
@@ -774,6 +827,7 @@ int main() {
   contractions_match_a_plain_loop<double>();
   product_grid_splits_for_every_thread_count();
   parallel_for_shares_the_device_threads();
+  failures_are_destroyed_in_the_calling_thread();
   empty_derivative_vectors_mixed_with_seeded_ones();
   eigen_assertions_become_exceptions();
   argument_checks();

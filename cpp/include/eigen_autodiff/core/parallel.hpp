@@ -53,10 +53,12 @@ class FirstFailure {
   }
   bool failed() const { return stop_.load(std::memory_order_relaxed); }
   const std::atomic<bool>& stop_flag() const { return stop_; }
-  // In the calling thread, after every task has finished.
+  // In the calling thread, after every task has finished. The failure moves out, so that it is
+  // destroyed in this thread, not in a pool thread that drops the tasks later: the interrupt
+  // check's exception takes Python's GIL in its destructor.
   void rethrow_if_any() {
-    if (failure_) {
-      std::rethrow_exception(failure_);
+    if (std::exception_ptr failure = std::exchange(failure_, nullptr)) {
+      std::rethrow_exception(failure);
     }
   }
 
@@ -261,7 +263,9 @@ class SharedTasks {
   // In the calling thread, once every task has been claimed: waits for the tasks still running,
   // checking for interrupts (which stop the others at their next cancellation point).
   void wait_for_helpers() {
-    const auto finished = [this] { return running_.load() == 0 && next_.load() >= n_; };
+    // next_ first: a helper counts itself running before it claims, so once every task is seen
+    // claimed, running_ includes whoever claimed the last ones.
+    const auto finished = [this] { return next_.load() >= n_ && running_.load() == 0; };
     std::unique_lock<std::mutex> lock(mutex_);
     while (!finished()) {
       finished_.wait_for(lock, interrupt_check_interval);
