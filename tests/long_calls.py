@@ -1,4 +1,4 @@
-"""Calls that take half a minute or more on the project's machine, for the tests of Ctrl-C
+"""Calls that take about half a minute on the project's machine, for the tests of Ctrl-C
 (tests/test_runtime.py) and for benchmarks/interrupt_delay.py, which measures how soon they stop.
 
 The tests interrupt a call one second in and require KeyboardInterrupt within six: a call that
