@@ -117,6 +117,12 @@ template void ead::contract(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView
                             ead::ConstMatrixView<float>, ead::Transpose, ead::MatrixView<float>);
 template void ead::contract(const Eigen::ThreadPoolDevice&, ead::ConstMatrixView<double>,
                             ead::ConstMatrixView<double>, ead::Transpose, ead::MatrixView<double>);
+template void ead::packed_product(ead::Index, ead::Index, ead::Index, const float*, ead::Index,
+                                  ead::Index, const float*, ead::Index, ead::Index, float*,
+                                  ead::Index);
+template void ead::packed_product(ead::Index, ead::Index, ead::Index, const double*, ead::Index,
+                                  ead::Index, const double*, ead::Index, ead::Index, double*,
+                                  ead::Index);
 INSTANTIATE(float)
 INSTANTIATE(double)
 
@@ -524,9 +530,10 @@ void second_order_is_consistent() {
 // Every product, on 1, 2, 8 and 16 threads (the last two on a pool of 2: the grid follows the
 // device's thread count, not the cores), matches a plain loop and is the same to the last bit for
 // every thread count. The shapes: Eigen's coefficient loop (3x2x3); small_product with partial
-// tiles and columns in every direction (7x5x9, 37x41x53) and at its limit (64x64x64); Eigen's GEMM
-// in one block just beyond it (65x64x64), and on a grid of several blocks whose last row and
-// column of blocks are partial (300x250x200).
+// tiles and columns in every direction (7x5x9, 37x41x53) and at its limit (64x64x64);
+// packed_product in one block just beyond it (65x64x64), on a grid of several blocks whose last
+// row and column of blocks are partial (300x250x200), with a block of one row on 2 threads
+// (33x400x200), and over several panels of depth and columns (40x300x1100).
 template <typename T>
 void contractions_match_a_plain_loop() {
   std::mt19937 gen(3);
@@ -538,7 +545,9 @@ void contractions_match_a_plain_loop() {
                                 {37, 41, 53},
                                 {64, 64, 64},
                                 {65, 64, 64},
-                                {300, 250, 200}}) {
+                                {300, 250, 200},
+                                {33, 400, 200},
+                                {40, 300, 1100}}) {
     const auto a = random_tensor<T>(gen, p, q);  // used as a (p x q) and as a^T (q x p)
     const auto b = random_tensor<T>(gen, q, r);
     const auto bt = random_tensor<T>(gen, r, q);

@@ -1,16 +1,13 @@
-// The three matrix products of the layer, C = op(A) . op(B) on row-major views: Eigen's dense
-// GEMM, the output split into a grid of blocks that run as tasks on the device's threads, and
-// below small_product_max_multiply_adds one small_product in the calling thread.
+// The three matrix products of the layer, C = op(A) . op(B) on row-major views: the output split
+// into a grid of blocks, each one packed_product, that run as tasks on the device's threads; below
+// small_product_max_multiply_adds one small_product in the calling thread.
 //
-// Why a grid of single-threaded GEMMs and not the Tensor contraction on the pool: measured on
-// this project's 2-core machine, it runs at the dense GEMM's speed on each core (345 GFLOP/s
-// float32 at 1024^3 on both cores, against about 130 for the Tensor contraction). And it keeps
-// results independent of the thread count: each block's depth (k) blocking depends only on k
-// (Eigen's heuristic for one thread), and Eigen sums an element of C in the same order in every
-// micro-kernel that covers whole SIMD registers. So the edges between blocks fall where the
-// micro-kernels' panels do whatever the grid: on multiples of grid_row_alignment rows of C (the
-// packed columns of Eigen's column-major C^T, nr of them at a time) and of grid_col_alignment
-// columns (its rows, 3 registers at a time).
+// Why a grid of single-threaded products and not the Tensor contraction on the pool: measured on
+// this project's 2-core machine, a grid of Eigen's GEMMs ran at the dense GEMM's speed on each
+// core (345 GFLOP/s float32 at 1024^3 on both cores, against about 130 for the Tensor
+// contraction), and packed_product is faster still. Results do not depend on the thread count,
+// since packed_product sums each element in the same order whatever block holds it; the edges
+// are aligned for speed only, on whole tiles' columns and on rows that keep the blocks even.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +15,7 @@
 #include <stdexcept>
 
 #include "eigen_autodiff/core/checks.hpp"
+#include "eigen_autodiff/core/packed_products.hpp"
 #include "eigen_autodiff/core/parallel.hpp"
 #include "eigen_autodiff/core/scratch.hpp"
 #include "eigen_autodiff/core/small_products.hpp"
@@ -27,7 +25,7 @@ namespace eigen_autodiff {
 // Which index of each operand is contracted: A's last and B's first is A.B.
 enum class Transpose { none, a, b };
 
-// Multiples of every nr (4 or 8) and of every micro-kernel's rows, 3 packets of up to 16 floats.
+// Multiples of every packed tile's columns (2 packets of up to 16 floats).
 inline constexpr Index grid_row_alignment = 32;
 inline constexpr Index grid_col_alignment = 192;
 // Below this many multiply-adds a block is not worth a task of its own (about 10 us on a core).
@@ -44,62 +42,9 @@ struct ProductGrid {
 };
 
 namespace detail {
-inline Index ceil_div(Index a, Index b) { return (a + b - 1) / b; }
-
 // As a double, like the thresholds it is compared with: no shape overflows it.
 inline double multiply_adds(Index rows, Index cols, Index inner) {
   return static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner);
-}
-
-// Eigen's GEMM packs panels of both operands into buffers it allocates for every product, and at
-// a few hundred KiB each they come back from the system as fresh pages on every call: measured,
-// the page faults took 40% of a 256x512x256 float64 gradient. These buffers are the thread's kept
-// scratch blocks instead (a few MiB at most: the blocking sizes follow the caches, not the
-// matrices).
-template <typename T>
-class ReusedBlocking : public Eigen::internal::level3_blocking<T, T> {
- public:
-  // For a row-major C of rows x cols, which Eigen computes as the column-major C^T: the blocking
-  // Eigen's own product would choose (gemm_blocking_space for one thread).
-  ReusedBlocking(Index rows, Index cols, Index depth)
-      : ReusedBlocking(blocking_sizes(rows, cols, depth)) {}
-
- private:
-  struct Sizes {
-    Index mc, nc, kc;
-  };
-  static Sizes blocking_sizes(Index rows, Index cols, Index depth) {
-    Sizes sizes{cols, rows, depth};
-    Eigen::internal::computeProductBlockingSizes<T, T, 1>(sizes.kc, sizes.mc, sizes.nc, Index{1});
-    return sizes;
-  }
-  explicit ReusedBlocking(const Sizes& sizes)
-      : block_a_(static_cast<std::size_t>(sizes.mc * sizes.kc)),
-        block_b_(static_cast<std::size_t>(sizes.kc * sizes.nc)) {
-    this->m_mc = sizes.mc;
-    this->m_nc = sizes.nc;
-    this->m_kc = sizes.kc;
-    this->m_blockA = block_a_.data();
-    this->m_blockB = block_b_.data();
-  }
-
-  ScratchBuffer<T> block_a_;
-  ScratchBuffer<T> block_b_;
-};
-
-// res += op(lhs) . op(rhs) for a row-major res of rows x cols, by Eigen's GEMM (the kernels of
-// `res.noalias() += lhs * rhs`) with the kept buffers; an operand of storage order ColMajor is
-// read transposed.
-template <typename T, int LhsOrder, int RhsOrder>
-void gemm_add(Index rows, Index cols, Index depth, const T* lhs, Index lhs_stride, const T* rhs,
-              Index rhs_stride, T* res, Index res_stride) {
-  ReusedBlocking<T> blocking(rows, cols, depth);
-  Eigen::internal::general_matrix_matrix_product<Index, T, LhsOrder, false, T, RhsOrder, false,
-                                                 Eigen::RowMajor, 1>::run(rows, cols, depth, lhs,
-                                                                          lhs_stride, rhs,
-                                                                          rhs_stride, res, 1,
-                                                                          res_stride, T(1),
-                                                                          blocking);
 }
 
 // Eigen's own product picks a matrix-vector product or a coefficient loop for these shapes
@@ -150,9 +95,10 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
     c.setZero();
     return;
   }
-  // Decided by the shape alone, so that the result is the same for any thread count.
-  if (!detail::not_a_gemm(rows, cols, inner) &&
-      detail::multiply_adds(rows, cols, inner) <= small_product_max_multiply_adds) {
+  // Decided by the shape alone, not by each block's, so that the result is the same for any
+  // thread count.
+  const bool gemm = !detail::not_a_gemm(rows, cols, inner);
+  if (gemm && detail::multiply_adds(rows, cols, inner) <= small_product_max_multiply_adds) {
     switch (op) {
       case Transpose::none:
         small_product(rows, cols, inner, a.data(), inner, Index{1}, b.data(), cols, c.data(), cols);
@@ -162,7 +108,7 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
         break;
       case Transpose::b: {  // B is cols x inner
         ScratchBuffer<T> b_transposed(static_cast<std::size_t>(inner * cols));
-        detail::transpose_into(cols, inner, b.data(), b_transposed.data());
+        detail::transpose_into(cols, inner, b.data(), inner, b_transposed.data(), cols);
         small_product(rows, cols, inner, a.data(), inner, Index{1}, b_transposed.data(), cols,
                       c.data(), cols);
         break;
@@ -182,29 +128,20 @@ void contract(const Device& device, ConstMatrixView<T> a, ConstMatrixView<T> b, 
     const Index c0 = grid_edge(col_block, grid.col_blocks, cols, grid_col_alignment);
     const Index nr = grid_edge(row_block + 1, grid.row_blocks, rows, grid_row_alignment) - r0;
     const Index nc = grid_edge(col_block + 1, grid.col_blocks, cols, grid_col_alignment) - c0;
-    if (!detail::not_a_gemm(nr, nc, inner)) {
+    if (gemm) {
       T* res = c.data() + r0 * cols + c0;
-      // Row by row, as one fill where the block spans whole rows: Eigen's setZero on a strided
-      // map peels each row for alignment, a tenth of a 32x64x32 product.
-      if (nc == cols) {
-        std::fill_n(res, nr * cols, T(0));
-      } else {
-        for (Index row = 0; row < nr; ++row) {
-          std::fill_n(res + row * cols, nc, T(0));
-        }
-      }
       switch (op) {
         case Transpose::none:
-          detail::gemm_add<T, Eigen::RowMajor, Eigen::RowMajor>(
-              nr, nc, inner, a.data() + r0 * inner, inner, b.data() + c0, cols, res, cols);
+          packed_product(nr, nc, inner, a.data() + r0 * inner, inner, Index{1}, b.data() + c0, cols,
+                         Index{1}, res, cols);
           break;
         case Transpose::a:  // A is inner x rows
-          detail::gemm_add<T, Eigen::ColMajor, Eigen::RowMajor>(nr, nc, inner, a.data() + r0, rows,
-                                                                b.data() + c0, cols, res, cols);
+          packed_product(nr, nc, inner, a.data() + r0, Index{1}, rows, b.data() + c0, cols,
+                         Index{1}, res, cols);
           break;
         case Transpose::b:  // B is cols x inner
-          detail::gemm_add<T, Eigen::RowMajor, Eigen::ColMajor>(
-              nr, nc, inner, a.data() + r0 * inner, inner, b.data() + c0 * inner, inner, res, cols);
+          packed_product(nr, nc, inner, a.data() + r0 * inner, inner, Index{1},
+                         b.data() + c0 * inner, Index{1}, inner, res, cols);
           break;
       }
       return;

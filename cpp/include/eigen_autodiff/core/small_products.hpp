@@ -80,10 +80,11 @@ void product_columns(Index rows, Index depth, const T* a, Index a_row_stride, In
   tiles(std::integral_constant<int, 1>());
 }
 
-// out (cols x rows) = in^T for a row-major in (rows x cols): square blocks of one packet's
-// size transposed in registers, the edges element by element.
+// out (cols x rows, row stride out_stride) = in^T for in (rows x cols, row stride in_stride):
+// square blocks of one packet's size transposed in registers, the edges element by element.
 template <typename T>
-void transpose_into(Index rows, Index cols, const T* in, T* out) {
+void transpose_into(Index rows, Index cols, const T* in, Index in_stride, T* out,
+                    Index out_stride) {
   namespace internal = Eigen::internal;
   using Packet = typename Lanes<T>::Packet;
   constexpr int size = Lanes<T>::size;
@@ -103,17 +104,17 @@ void transpose_into(Index rows, Index cols, const T* in, T* out) {
 #pragma GCC diagnostic pop
 #endif
       for (int r = 0; r < size; ++r) {
-        block.packet[r] = internal::ploadu<Packet>(in + (i + r) * cols + j);
+        block.packet[r] = internal::ploadu<Packet>(in + (i + r) * in_stride + j);
       }
       internal::ptranspose(block);
       for (int r = 0; r < size; ++r) {
-        internal::pstoreu(out + (j + r) * rows + i, block.packet[r]);
+        internal::pstoreu(out + (j + r) * out_stride + i, block.packet[r]);
       }
     }
   }
   for (Index i = 0; i < rows; ++i) {
     for (Index j = i < block_rows ? block_cols : 0; j < cols; ++j) {
-      out[j * rows + i] = in[i * cols + j];
+      out[j * out_stride + i] = in[i * in_stride + j];
     }
   }
 }
