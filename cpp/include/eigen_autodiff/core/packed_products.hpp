@@ -2,10 +2,11 @@
 // packed panels sized for the caches, in the loop order of Goto's algorithm (BLIS), and a
 // micro-kernel that keeps a tile of packed_tile_rows x 2 packets of C in registers.
 //
-// Why not Eigen's GEMM: measured on this project's machines, its kernels reach 64-71% of a core's
-// peak with AVX-512. One 1024^3 product on one core of an AMD EPYC (Zen 5, peak 268 GFLOP/s
-// float32), best of 10: 230 GFLOP/s float32 and 108-115 float64 here, 172-183 and 79-81 with
-// Eigen's GEMM; built for AVX2, 127-128 against 128-131 and 62 against 59-61.
+// Why not Eigen's GEMM: measured on this project's AMD EPYC (Zen 5), built for x86-64-v4 like
+// the module's AVX-512 copy, one 1024^3 product on one core (best of 10) takes 233-259 GFLOP/s
+// float32 here and 232-257 in Eigen's GEMM, but 110-115 float64 against 95-98; and built with
+// GCC 12's -march=native, which tunes for Zen 3 on that CPU, Eigen's kernel loses a quarter and
+// this one a few percent. Built for AVX2 the two are equal.
 //
 // Each element of C is one sum over k in order, in depth pieces that depend on the depth alone
 // (packed_depth), added to C in order: the same bits whatever the rows and columns of C a call

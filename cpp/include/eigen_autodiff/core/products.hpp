@@ -5,9 +5,10 @@
 // Why a grid of single-threaded products and not the Tensor contraction on the pool: measured on
 // this project's 2-core machine, a grid of Eigen's GEMMs ran at the dense GEMM's speed on each
 // core (345 GFLOP/s float32 at 1024^3 on both cores, against about 130 for the Tensor
-// contraction), and packed_product is faster still. Results do not depend on the thread count,
-// since packed_product sums each element in the same order whatever block holds it; the edges
-// are aligned for speed only, on whole tiles' columns and on rows that keep the blocks even.
+// contraction), and packed_product runs as fast or faster (benchmarks/RESULTS.md). Results do not
+// depend on the thread count, since packed_product sums each element in the same order whatever
+// block holds it; the edges are aligned for speed only, on whole tiles' columns and on rows that
+// keep the blocks even.
 #pragma once
 
 #include <algorithm>
