@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 __all__ = ["_core", "show_config"]
 
 #: The instruction sets, best first. AVX-512 comes before AVX2+FMA because it measured faster on
-#: the machines measured (benchmarks/RESULTS.md): the layer's gradient 1.3-1.5x on an Intel Xeon,
-#: Eigen's GEMM 1.4x on an AMD EPYC. A build for the building machine alone (``native``) has only
-#: its own.
+#: the machines measured (benchmarks/RESULTS.md): the layer's gradient 1.3-1.5x on an Intel Xeon
+#: and 1.5-1.8x on an AMD EPYC (Zen 5). A build for the building machine alone (``native``) has
+#: only its own.
 PREFERENCE = ("native", "avx512", "avx2", "baseline")
 
 _VARIABLE = "EIGEN_AUTODIFF_ISA"
