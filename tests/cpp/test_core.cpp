@@ -533,7 +533,8 @@ void second_order_is_consistent() {
 // tiles and columns in every direction (7x5x9, 37x41x53) and at its limit (64x64x64);
 // packed_product in one block just beyond it (65x64x64), on a grid of several blocks whose last
 // row and column of blocks are partial (300x250x200), with a block of one row on 2 threads
-// (33x400x200), and over several panels of depth and columns (40x300x1100).
+// (33x400x200), over several panels of depth and columns (40x300x1100), and of depth 1
+// (600x1x500).
 template <typename T>
 void contractions_match_a_plain_loop() {
   std::mt19937 gen(3);
@@ -547,7 +548,8 @@ void contractions_match_a_plain_loop() {
                                 {65, 64, 64},
                                 {300, 250, 200},
                                 {33, 400, 200},
-                                {40, 300, 1100}}) {
+                                {40, 300, 1100},
+                                {600, 1, 500}}) {
     const auto a = random_tensor<T>(gen, p, q);  // used as a (p x q) and as a^T (q x p)
     const auto b = random_tensor<T>(gen, q, r);
     const auto bt = random_tensor<T>(gen, r, q);
