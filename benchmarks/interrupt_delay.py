@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from long_calls import LONG_CALLS, SETUP
+from long_calls import CTRL_C_HANDLER, LONG_CALLS, SETUP
 
 # The layer's product, computed in panels between which the call may stop.
 PRODUCT_SETUP = """
@@ -31,7 +31,9 @@ w = rng.standard_normal((8192, 8192), dtype=np.float32)
 """
 CALLS = {**LONG_CALLS, "product": "ead.forward(x, w, 'sin')"}
 
-INTERRUPTED = """
+INTERRUPTED = (
+    CTRL_C_HANDLER
+    + """
 import os, signal, threading, time
 sent = []
 
@@ -45,6 +47,7 @@ try:
 except KeyboardInterrupt:
     print(time.monotonic() - sent[0])
 """
+)
 
 UNINTERRUPTED = """
 import time

@@ -11,6 +11,14 @@ uninterrupted, with 2 threads, are in docs/robustness.md.
 
 from __future__ import annotations
 
+# Restores Python's Ctrl-C handler, set before a call is interrupted. A process started in the
+# background by a shell without job control inherits SIGINT ignored, and Python then installs no
+# handler: Ctrl-C would do nothing, whatever the library does.
+CTRL_C_HANDLER = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+"""
+
 SETUP = """
 import numpy as np
 import eigen_autodiff as ead

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _isolation import run_isolated
-from long_calls import LONG_CALLS, SETUP
+from long_calls import CTRL_C_HANDLER, LONG_CALLS, SETUP
 
 import eigen_autodiff as ead
 
@@ -195,6 +195,7 @@ def test_ctrl_c_interrupts_long_calls(name: str) -> None:
     # Before: KeyboardInterrupt came only when the call returned, after its full duration.
     code = script(
         SETUP,
+        CTRL_C_HANDLER,
         f"""
         import os, signal, threading, time
         expected = ead.value_and_grad(x[:256], w, "sin", wrt=("w", "x"))
