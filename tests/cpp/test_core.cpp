@@ -600,9 +600,9 @@ void contractions_match_a_plain_loop() {
   }
 }
 
-// The grid covers the output exactly, its edges on the alignments (the condition for
-// thread-count-independent sums), and gives every thread a block once the work is worth it, up to
-// 16 threads; no block exceeds twice block_max_multiply_adds where the alignments allow it.
+// The grid covers the output exactly, its edges on the alignments (whole packed tiles' columns),
+// and gives every thread a block once the work is worth it, up to 16 threads; no block exceeds
+// twice block_max_multiply_adds where the alignments allow it.
 void product_grid_splits_for_every_thread_count() {
   const std::array<ead::Index, 3> shapes[] = {{3, 2, 3},          {64, 64, 64},     {256, 256, 512},
                                               {1024, 1024, 1024}, {1000, 130, 700}, {70, 5000, 90},

@@ -26,7 +26,9 @@ namespace eigen_autodiff {
 // Which index of each operand is contracted: A's last and B's first is A.B.
 enum class Transpose { none, a, b };
 
-// Multiples of every packed tile's columns (2 packets of up to 16 floats).
+// Where the grid's edges may fall, for speed only (see above): on columns, multiples of every
+// packed tile's columns (2 packets of up to 16 floats); on rows, steps small enough to keep the
+// blocks even (1024 rows on 16 threads: 64 each).
 inline constexpr Index grid_row_alignment = 32;
 inline constexpr Index grid_col_alignment = 192;
 // Below this many multiply-adds a block is not worth a task of its own (about 10 us on a core).
